@@ -1,0 +1,17 @@
+# Finds LibTorch (Debian's libtorch-dev 1.13, or any LibTorch >= 1.13, CPU or CUDA, e.g. the one inside
+# a pip-installed PyTorch: -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)'))
+# and wraps it in an INTERFACE target `cnnviz_torch` whose headers are SYSTEM includes.
+find_package(Torch REQUIRED)
+if(Torch_VERSION AND Torch_VERSION VERSION_LESS 1.13)
+  message(FATAL_ERROR "cnnviz needs LibTorch >= 1.13, found ${Torch_VERSION}")
+endif()
+
+add_library(cnnviz_torch INTERFACE)
+target_link_libraries(cnnviz_torch INTERFACE ${TORCH_LIBRARIES})
+get_target_property(_torch_includes torch INTERFACE_INCLUDE_DIRECTORIES)
+if(_torch_includes)
+  target_include_directories(cnnviz_torch SYSTEM INTERFACE ${_torch_includes})
+endif()
+# TORCH_CXX_FLAGS carries the C++ ABI switch (-D_GLIBCXX_USE_CXX11_ABI=...); it must match everything we link.
+separate_arguments(_torch_cxx_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+target_compile_options(cnnviz_torch INTERFACE ${_torch_cxx_flags})

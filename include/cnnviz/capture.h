@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cnnviz/input_spec.h"
+#include "cnnviz/model.h"
+
+namespace cnnviz {
+
+/// One call of one submodule's forward, as it happened: shapes only, no activation is kept.
+struct ModuleCall {
+  int node = -1;                      ///< index into ModuleTree::nodes
+  int call_index = 0;                 ///< 0 for a module's first call, 1 for its second, ...
+  std::vector<int64_t> input_shape;   ///< first tensor of the first argument ([] if none)
+  std::vector<int64_t> output_shape;  ///< torchinfo's rule: the tensor, a tuple's first, a dict's last
+  int64_t output_elem_bytes = 0;      ///< element size of that output tensor (0 if none)
+  bool finished = false;              ///< the call returned (false if the forward failed inside it)
+};
+
+/// What capture_module_calls needs besides the model.
+struct CaptureOptions {
+  std::vector<InputSpec> inputs;  ///< one per forward argument
+  int64_t max_memory_bytes = 0;   ///< refuse (Error kResource) when the estimate exceeds this; 0 = no limit
+};
+
+/// The calls of one forward pass in call order (a parent before its children), plus notes for the user.
+struct CaptureResult {
+  std::vector<ModuleCall> calls;
+  int64_t estimated_bytes = 0;     ///< memory estimate the guard checked
+  std::vector<std::string> notes;  ///< e.g. why the meta dry run was skipped
+};
+
+/// Runs the model once on random inputs (torch.rand, as torchinfo; zeros for int64) and records every
+/// submodule call. Before allocating anything it checks the input count against the forward's
+/// signature (Error kData) and dry-runs the model on PyTorch's `meta` device to estimate memory
+/// (inputs + every leaf call's output), refusing with Error(kResource) above the limit. A failing
+/// forward throws Error(kExecution) naming the module it failed in and the last one that finished.
+CaptureResult capture_module_calls(Model& model, const CaptureOptions& options);
+
+}  // namespace cnnviz

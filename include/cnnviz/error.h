@@ -1,0 +1,48 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace cnnviz {
+
+/// What went wrong, in the user's terms. Each kind has one documented exit code (docs/cli.md);
+/// only the CLI's main.cc turns kinds into exit codes.
+enum class ErrorKind {
+  kInternal,   ///< 1: a bug in cnnviz: please report it
+  kUsage,      ///< 2: a bad option or option value (e.g. a malformed --input)
+  kInput,      ///< 3: an input file is missing, a directory or unreadable
+  kModel,      ///< 4: the file is not a TorchScript model cnnviz can load
+  kData,       ///< 5: inputs do not fit the model (count, dtype)
+  kExecution,  ///< 6: the model's forward pass failed
+  kResource,   ///< 7: refused by a resource guard (memory)
+  kDevice,     ///< 8: the requested device is not available
+  kOutput,     ///< 9: an output could not be written
+  kCheck,      ///< 10: a CI check (--expect-params, --expect-mult-adds) failed
+};
+
+/// The process exit code for a kind (see the table in docs/cli.md).
+int exit_code(ErrorKind kind);
+
+/// Short lowercase name of a kind ("usage", "model", ...), used in JSON error objects.
+std::string_view error_kind_name(ErrorKind kind);
+
+/// The only exception type libcnnviz throws. Its message is one lowercase line that names the
+/// offending input and, where there is one, a fix.
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message);
+
+  ErrorKind kind() const { return kind_; }
+
+  static Error file_not_found(const std::string& path);
+  static Error is_directory(const std::string& path);
+  static Error unreadable(const std::string& path, const std::string& reason);
+  static Error not_torchscript(const std::string& path, const std::string& detail);
+  static Error usage(const std::string& message);
+
+ private:
+  ErrorKind kind_;
+};
+
+}  // namespace cnnviz

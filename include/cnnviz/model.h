@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cnnviz/module_tree.h"
+
+namespace cnnviz {
+
+/// Where a model runs.
+enum class DeviceKind { kCpu, kCuda, kAuto };
+
+/// Facts about the model file itself.
+struct ModelFileInfo {
+  std::string path;
+  int64_t file_bytes = 0;
+  int64_t format_version = 0;  ///< the archive's `version` record
+};
+
+/// A TorchScript model loaded for inspection. A `.pt` file is code: loading runs its TorchScript
+/// (including `__setstate__`), so only load files you would run. Move-only.
+class Model {
+ public:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const ModelFileInfo& file() const;
+  /// The module hierarchy and parameter totals (built once at load).
+  const ModuleTree& tree() const;
+  /// "cpu" or "cuda:0".
+  std::string device_name() const;
+
+  Impl& impl() { return *impl_; }
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Checks the file (exists, regular, a TorchScript zip archive of a version this LibTorch reads), loads
+/// it onto the device and prepares per-module capture. Throws Error: kInput (missing, directory,
+/// unreadable), kModel (not TorchScript, truncated, corrupted, too new), kDevice (cuda unavailable).
+Model load_model(const std::string& path, DeviceKind device);
+
+}  // namespace cnnviz

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cnnviz/input_spec.h"
+#include "cnnviz/layer_record.h"
+#include "cnnviz/model.h"
+#include "cnnviz/summary_json.h"
+#include "cnnviz/summary_stats.h"
+
+namespace cnnviz {
+
+/// What to summarise and how.
+struct SummaryRequest {
+  std::string model_path;
+  DeviceKind device = DeviceKind::kCpu;
+  std::vector<InputSpec> inputs;   ///< empty: list modules and parameters only, no forward
+  int64_t max_memory_bytes = 0;    ///< 0: no limit
+  bool compute_sha256 = false;     ///< hash the model file (for JSON)
+};
+
+/// A finished summary: rows, totals and context, all plain data.
+struct Summary {
+  std::vector<LayerRecord> records;
+  SummaryStats stats;
+  SummaryContext context;
+};
+
+/// load_model -> capture_module_calls -> build_layer_records -> compute_summary_stats. Throws Error.
+Summary summarize_model(const SummaryRequest& request);
+
+}  // namespace cnnviz

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cnnviz {
+
+/// What the zip central directory of a TorchScript archive says, read without LibTorch.
+struct ArchiveInfo {
+  std::string prefix;                ///< the archive's top folder ("resnet18" in "resnet18/data.pkl")
+  std::vector<std::string> entries;  ///< every entry name, in central-directory order
+  int64_t format_version = -1;       ///< value of `<prefix>/version` (or `.data/version`), -1 if absent
+  bool has_code = false;             ///< has `<prefix>/code/` entries: TorchScript, not a plain pickle
+  bool has_constants = false;        ///< has `<prefix>/constants.pkl`
+};
+
+/// Limits the pre-flight check enforces before LibTorch parses anything.
+struct ArchiveLimits {
+  std::size_t max_entries = 200000;
+  int64_t max_supported_version = 10;  ///< LibTorch 1.13 reads file-format versions 1..0xA
+};
+
+/// Reads and checks a model file's zip structure: every central-directory entry must lie inside the
+/// file, names may not contain "..", and it must look like TorchScript (data.pkl + code/). Throws
+/// Error(kModel) with a one-line reason ("not a zip archive: it is a PNG image", "truncated or
+/// corrupted zip archive", "written by a newer PyTorch ...") otherwise; `libtorch_version` is named in
+/// the version message.
+ArchiveInfo preflight_archive(const std::string& path, const std::string& libtorch_version,
+                              const ArchiveLimits& limits = {});
+
+}  // namespace cnnviz

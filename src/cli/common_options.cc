@@ -1,0 +1,41 @@
+#include "common_options.h"
+
+#include <cstdio>
+
+#include <fmt/core.h>
+
+#include "cnnviz/error.h"
+#include "cnnviz/memory_guard.h"
+#include "cnnviz/runtime.h"
+
+namespace cnnviz::cli {
+
+void add_common_options(CLI::App& app, CommonOptions& options) {
+  app.add_option("--device", options.device, "Where to run the model: cpu, cuda, or auto (cuda when available)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "CPU threads for LibTorch (default: every usable core)");
+  app.add_option("--max-memory", options.max_memory,
+                 "Refuse inputs whose estimated memory exceeds this, e.g. 8G (default: 80% of available RAM)");
+}
+
+DeviceKind apply_common_options(const CommonOptions& options) {
+  set_threads(options.threads > 0 ? options.threads : (options.threads == 0 ? usable_cores() : options.threads));
+  if (options.device == "cuda") return DeviceKind::kCuda;
+  if (options.device == "auto") return DeviceKind::kAuto;
+  return DeviceKind::kCpu;
+}
+
+int64_t memory_limit(const CommonOptions& options) {
+  return options.max_memory.empty() ? default_memory_limit() : parse_memory_size(options.max_memory);
+}
+
+void write_stdout(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    throw Error(ErrorKind::kOutput, "cannot write to standard output (closed pipe or full disk?)");
+  }
+}
+
+void print_note(const std::string& message) { fmt::print(stderr, "cnnviz: note: {}\n", message); }
+
+}  // namespace cnnviz::cli

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "cnnviz/model.h"
+
+namespace cnnviz::cli {
+
+/// Options every model-running subcommand takes.
+struct CommonOptions {
+  std::string device = "cpu";
+  int threads = 0;          ///< 0: every usable core
+  std::string max_memory;   ///< empty: default_memory_limit()
+};
+
+void add_common_options(CLI::App& app, CommonOptions& options);
+
+/// Applies --threads and returns the parsed --device.
+DeviceKind apply_common_options(const CommonOptions& options);
+
+/// The --max-memory limit in bytes.
+int64_t memory_limit(const CommonOptions& options);
+
+/// Writes `text` to stdout in one call and flushes; Error(kOutput) if that fails (e.g. a closed pipe).
+void write_stdout(const std::string& text);
+
+/// Prints a diagnostic line to stderr: "cnnviz: note: ...".
+void print_note(const std::string& message);
+
+}  // namespace cnnviz::cli

@@ -1,0 +1,83 @@
+// cnnviz: look inside convolutional networks exported to TorchScript.
+// The CLI is thin: each subcommand parses its options, calls libcnnviz and writes the result. This file
+// owns the one place where errors become messages and exit codes (docs/cli.md).
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <functional>
+#include <new>
+#include <vector>
+
+#include "cnnviz/error.h"
+#include "cnnviz/version.h"
+#include "summary_command.h"
+
+namespace {
+
+struct Command {
+  CLI::App* app;
+  std::function<void()> run;
+};
+
+int real_main(int argc, char** argv) {
+  CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables, kernels, feature maps, CAMs)",
+               "cnnviz"};
+  app.set_version_flag("--version", [] {
+    return "cnnviz " + cnnviz::cnnviz_version() + " (LibTorch " + cnnviz::libtorch_version() +
+           (cnnviz::libtorch_has_cuda() ? ", CUDA" : ", CPU only") + ")";
+  });
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 ok, 1 internal error, 2 usage, 3 unreadable input, 4 not a loadable model, 5 inputs "
+             "do not fit the model, 6 forward failed, 7 memory guard, 8 device unavailable, 9 output not "
+             "written, 10 check failed. See docs/cli.md.");
+
+  cnnviz::cli::SummaryOptions summary;
+  const std::vector<Command> commands = {
+      {cnnviz::cli::add_summary_command(app, summary), [&] { cnnviz::cli::run_summary_command(summary); }},
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string where = "cnnviz";
+    for (const auto& c : commands) {
+      if (c.app->parsed()) where += " " + c.app->get_name();
+    }
+    fmt::print(stderr, "{}: error: {}; see '{} --help'\n", where, e.what(), where);
+    return cnnviz::exit_code(cnnviz::ErrorKind::kUsage);
+  }
+
+  for (const auto& c : commands) {
+    if (c.app->parsed()) c.run();
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return real_main(argc, argv);
+  } catch (const cnnviz::Error& e) {
+    fmt::print(stderr, "cnnviz: error: {}\n", e.what());
+    return cnnviz::exit_code(e.kind());
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "cnnviz: error: out of memory; use a smaller --input or a machine with more memory\n");
+    return cnnviz::exit_code(cnnviz::ErrorKind::kResource);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    fmt::print(stderr, "cnnviz: internal error: {}; please report it with the command line\n", what);
+    return cnnviz::exit_code(cnnviz::ErrorKind::kInternal);
+  } catch (...) {
+    fmt::print(stderr, "cnnviz: internal error: unknown exception; please report it with the command line\n");
+    return cnnviz::exit_code(cnnviz::ErrorKind::kInternal);
+  }
+}

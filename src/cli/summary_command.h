@@ -1,0 +1,30 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common_options.h"
+
+namespace cnnviz::cli {
+
+/// Options of `cnnviz summary`, named as torchinfo's summary() arguments.
+struct SummaryOptions {
+  std::string model;
+  std::vector<std::string> inputs;      ///< --input, one per forward argument
+  std::vector<std::string> dtypes;      ///< --dtype: none, one for all inputs, or one per input
+  int depth = 3;
+  std::vector<std::string> columns;     ///< --columns; default output_size,num_params
+  std::vector<std::string> row_settings = {"depth"};
+  std::string format = "text";
+  std::optional<int64_t> expect_params;
+  std::optional<int64_t> expect_mult_adds;
+  CommonOptions common;
+};
+
+CLI::App* add_summary_command(CLI::App& app, SummaryOptions& options);
+void run_summary_command(const SummaryOptions& options);
+
+}  // namespace cnnviz::cli

@@ -1,0 +1,306 @@
+// Per-module capture for TorchScript models.
+//
+// LibTorch has no forward hooks for loaded TorchScript modules (pytorch/pytorch#25888, #86818), so
+// cnnviz rewrites each module type's forward graphs once, right after load, to call two custom ops:
+// cnnviz::pre(self, first_arg) on entry and cnnviz::post(self, output) before returning. The ops look up
+// `self` in the model's object -> node map and report to the recorder active on this thread. See
+// docs/architecture.md for the design and its traps.
+
+#include "cnnviz/capture.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <regex>
+#include <unordered_set>
+
+#include "cnnviz/error.h"
+#include "cnnviz/memory_guard.h"
+#include "meta_kernels.h"
+#include "model_impl.h"
+
+namespace cnnviz {
+namespace {
+
+/// Collects the calls of one forward pass; installed thread-locally around it.
+struct Recorder {
+  const std::unordered_map<const c10::ivalue::Object*, int>* node_of = nullptr;
+  std::vector<ModuleCall> calls;
+  std::vector<int> open;          // indices into calls of the calls still running
+  std::vector<int> calls_per_node;
+};
+
+thread_local Recorder* active_recorder = nullptr;
+
+/// torchinfo's shape rule (LayerInfo.calculate_size / nested_list_size): a tensor's size; the first
+/// element of a list or tuple, recursively; the last value of a dict that is the whole output, the first
+/// value of a nested one; nothing for None or other values.
+const at::Tensor* first_tensor(const c10::IValue& v, bool whole_output) {
+  if (v.isTensor()) return &v.toTensor();
+  if (v.isTuple()) {
+    const auto& elems = v.toTupleRef().elements();
+    return elems.empty() ? nullptr : first_tensor(elems[0], false);
+  }
+  if (v.isList()) {
+    const auto list = v.toListRef();
+    return list.empty() ? nullptr : first_tensor(list[0], false);
+  }
+  if (v.isGenericDict()) {
+    const auto dict = v.toGenericDict();
+    if (dict.empty()) return nullptr;
+    if (!whole_output) return first_tensor(dict.begin()->value(), false);
+    const c10::IValue* last = nullptr;
+    for (const auto& entry : dict) last = &entry.value();
+    return first_tensor(*last, false);
+  }
+  return nullptr;
+}
+
+std::vector<int64_t> shape_of(const at::Tensor* t) {
+  if (!t || !t->defined()) return {};
+  return t->sizes().vec();
+}
+
+void pre_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
+  c10::IValue arg = torch::jit::pop(*stack);
+  c10::IValue self = torch::jit::pop(*stack);
+  Recorder* rec = active_recorder;
+  if (!rec || !self.isObject()) return;
+  auto it = rec->node_of->find(&self.toObjectRef());
+  if (it == rec->node_of->end()) return;
+  ModuleCall call;
+  call.node = it->second;
+  call.call_index = rec->calls_per_node[static_cast<std::size_t>(call.node)]++;
+  call.input_shape = shape_of(first_tensor(arg, false));
+  rec->open.push_back(static_cast<int>(rec->calls.size()));
+  rec->calls.push_back(std::move(call));
+}
+
+void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
+  c10::IValue out = torch::jit::pop(*stack);
+  c10::IValue self = torch::jit::pop(*stack);
+  Recorder* rec = active_recorder;
+  if (!rec || !self.isObject() || rec->open.empty()) return;
+  auto it = rec->node_of->find(&self.toObjectRef());
+  if (it == rec->node_of->end()) return;
+  ModuleCall& call = rec->calls[static_cast<std::size_t>(rec->open.back())];
+  rec->open.pop_back();
+  const at::Tensor* t = first_tensor(out, true);
+  call.output_shape = shape_of(t);
+  call.output_elem_bytes = t && t->defined() ? static_cast<int64_t>(t->element_size()) : 0;
+  call.finished = true;
+}
+
+// CONSERVATIVE alias analysis marks the ops as having side effects, so dead-code elimination and
+// code motion leave them alone (with FROM_SCHEMA the output-less post ops were removed).
+TORCH_LIBRARY(cnnviz, m) {
+  m.def(torch::schema("cnnviz::pre(Any self, Any arg) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
+        torch::CppFunction::makeFromBoxedFunction<&pre_kernel>());
+  m.def(torch::schema("cnnviz::post(Any self, Any out) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
+        torch::CppFunction::makeFromBoxedFunction<&post_kernel>());
+}
+
+/// Installs a recorder for the current thread for the lifetime of the guard.
+class RecorderScope {
+ public:
+  explicit RecorderScope(Recorder& rec) : previous_(active_recorder) { active_recorder = &rec; }
+  ~RecorderScope() { active_recorder = previous_; }
+  RecorderScope(const RecorderScope&) = delete;
+  RecorderScope& operator=(const RecorderScope&) = delete;
+
+ private:
+  Recorder* previous_;
+};
+
+/// Swaps every tensor held by the model's modules (parameters, buffers, tensor attributes) for an
+/// empty tensor of the same shape on the `meta` device, and swaps the originals back on destruction.
+class MetaSwap {
+ public:
+  explicit MetaSwap(torch::jit::Module& root) {
+    std::unordered_set<const c10::ivalue::Object*> done;
+    for (const auto& named : root.named_modules()) {
+      c10::intrusive_ptr<c10::ivalue::Object> obj = named.value._ivalue();
+      if (!done.insert(obj.get()).second) continue;
+      for (std::size_t i = 0; i < obj->slots().size(); ++i) {
+        const c10::IValue& v = obj->getSlot(i);
+        if (!v.isTensor() || !v.toTensor().defined()) continue;
+        saved_.push_back({obj, i, v});
+        obj->setSlot(i, at::empty_like(v.toTensor(), at::TensorOptions().device(c10::kMeta)));
+      }
+    }
+  }
+  ~MetaSwap() {
+    for (auto& s : saved_) s.object->setSlot(s.slot, std::move(s.value));
+  }
+  MetaSwap(const MetaSwap&) = delete;
+  MetaSwap& operator=(const MetaSwap&) = delete;
+
+ private:
+  struct Saved {
+    c10::intrusive_ptr<c10::ivalue::Object> object;
+    std::size_t slot;
+    c10::IValue value;
+  };
+  std::vector<Saved> saved_;
+};
+
+std::vector<c10::IValue> make_inputs(const std::vector<InputSpec>& specs, c10::Device device) {
+  std::vector<c10::IValue> inputs;
+  for (const auto& spec : specs) {
+    // torchinfo: torch.rand(*size).type(dtype), which makes int64 inputs all zeros.
+    at::Tensor t;
+    if (spec.dtype == DType::kInt64) {
+      t = at::zeros(spec.shape, at::TensorOptions().dtype(at::kLong).device(device));
+    } else if (device.is_meta()) {
+      t = at::empty(spec.shape, at::TensorOptions().dtype(at::kFloat).device(device));
+    } else {
+      t = at::rand(spec.shape, at::TensorOptions().dtype(at::kFloat).device(device));
+    }
+    switch (spec.dtype) {
+      case DType::kFloat16: t = t.to(at::kHalf); break;
+      case DType::kFloat64: t = t.to(at::kDouble); break;
+      default: break;
+    }
+    inputs.emplace_back(std::move(t));
+  }
+  return inputs;
+}
+
+void check_input_count(const Model::Impl& impl, std::size_t given) {
+  const auto& schema = impl.module.get_method("forward").function().getSchema();
+  std::size_t required = 0, total = 0;
+  std::string names;
+  for (std::size_t i = 1; i < schema.arguments().size(); ++i) {  // skip self
+    const auto& arg = schema.arguments()[i];
+    ++total;
+    if (!arg.default_value()) ++required;
+    names += (names.empty() ? "" : ", ") + arg.name() + ": " + arg.type()->annotation_str();
+  }
+  if (given >= required && given <= total) return;
+  const std::string expected = required == total ? std::to_string(total) : std::to_string(required) + " to " + std::to_string(total);
+  throw Error(ErrorKind::kData, "'" + impl.file.path + "' forward(" + names + ") takes " + expected + " input" +
+                                    (total == 1 ? "" : "s") + " but " + std::to_string(given) +
+                                    " --input " + (given == 1 ? "was" : "were") + " given; pass one --input per argument");
+}
+
+std::string describe_node(const ModuleTree& tree, int node) {
+  const ModuleNode& n = tree.nodes[static_cast<std::size_t>(node)];
+  return (n.path.empty() ? n.class_name : n.path) + " (" + n.class_name + ")";
+}
+
+/// Runs forward once with `rec` installed; converts any exception into Error(kExecution).
+void run_recorded(Model::Impl& impl, const std::vector<InputSpec>& specs, c10::Device device, Recorder& rec) {
+  rec.node_of = &impl.node_of;
+  rec.calls_per_node.assign(impl.tree.nodes.size(), 0);
+  try {
+    torch::NoGradGuard no_grad;
+    std::vector<c10::IValue> inputs = make_inputs(specs, device);
+    RecorderScope scope(rec);
+    impl.module.forward(std::move(inputs));
+  } catch (const std::exception& e) {
+    std::string where, last;
+    if (!rec.open.empty()) where = " in " + describe_node(impl.tree, rec.calls[static_cast<std::size_t>(rec.open.back())].node);
+    for (auto it = rec.calls.rbegin(); it != rec.calls.rend(); ++it) {
+      if (it->finished) {
+        last = "; executed layers up to " + describe_node(impl.tree, it->node);
+        break;
+      }
+    }
+    throw Error(ErrorKind::kExecution, "the forward pass of '" + impl.file.path + "' failed" + where + ": " +
+                                           torch_error_message(e) + last + "; check --input and --dtype");
+  }
+}
+
+int64_t inputs_bytes(const std::vector<InputSpec>& specs) {
+  int64_t total = 0;
+  for (const auto& s : specs) {
+    int64_t bytes = 0;
+    if (__builtin_mul_overflow(shape_numel(s.shape), dtype_size(s.dtype), &bytes) ||
+        __builtin_add_overflow(total, bytes, &total)) {
+      return std::numeric_limits<int64_t>::max();
+    }
+  }
+  return total;
+}
+
+std::string describe_inputs(const std::vector<InputSpec>& specs) {
+  std::string s;
+  for (const auto& spec : specs) {
+    std::string dims;
+    for (int64_t d : spec.shape) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+    s += (s.empty() ? "" : " and ") + dims;
+  }
+  return "input " + s;
+}
+
+}  // namespace
+
+void instrument_for_capture(torch::jit::Module& module) {
+  static const std::regex forward_name("forward([0-9]+|__[0-9]+)?");
+  const c10::Symbol pre = c10::Symbol::fromQualString("cnnviz::pre");
+  const c10::Symbol post = c10::Symbol::fromQualString("cnnviz::post");
+  std::unordered_set<const c10::ClassType*> done;
+  for (const auto& named : module.named_modules()) {
+    const c10::ClassTypePtr type = named.value.type();
+    if (!done.insert(type.get()).second) continue;  // instances of one type share its graphs
+    for (torch::jit::Function* fn : type->methods()) {
+      if (!std::regex_match(fn->name(), forward_name)) continue;
+      auto* graph_fn = dynamic_cast<torch::jit::GraphFunction*>(fn);
+      if (!graph_fn) continue;
+      std::shared_ptr<torch::jit::Graph> graph = graph_fn->graph();
+      torch::jit::Value* self = graph->inputs().at(0);
+      {
+        torch::jit::WithInsertPoint at_start(*graph->nodes().begin());
+        torch::jit::Value* arg = graph->inputs().size() > 1 ? graph->inputs()[1] : graph->insertConstant(c10::IValue());
+        graph->insert(pre, {self, arg});
+      }
+      {
+        torch::jit::WithInsertPoint at_return(graph->return_node());
+        graph->insert(post, {self, graph->outputs().at(0)});
+      }
+    }
+  }
+}
+
+CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) {
+  Model::Impl& impl = model.impl();
+  check_input_count(impl, options.inputs.size());
+  CaptureResult result;
+
+  // The inputs alone may not fit: refuse before allocating them, even on the meta device.
+  const int64_t input_bytes = inputs_bytes(options.inputs);
+  if (options.max_memory_bytes > 0) check_memory(input_bytes, options.max_memory_bytes, describe_inputs(options.inputs));
+
+  // Dry run on the meta device: shapes without data, so the activations can be estimated first.
+  result.estimated_bytes = input_bytes;
+  if (!impl.tree.frozen) {
+    try {
+      ensure_meta_kernels();
+      Recorder dry;
+      MetaSwap swap(impl.module);
+      run_recorded(impl, options.inputs, c10::Device(c10::kMeta), dry);
+      for (const ModuleCall& call : dry.calls) {
+        if (!impl.tree.nodes[static_cast<std::size_t>(call.node)].is_leaf) continue;
+        int64_t bytes = 0;
+        if (!__builtin_mul_overflow(shape_numel(call.output_shape), call.output_elem_bytes, &bytes)) {
+          if (__builtin_add_overflow(result.estimated_bytes, bytes, &result.estimated_bytes)) {
+            result.estimated_bytes = std::numeric_limits<int64_t>::max();
+          }
+        }
+      }
+    } catch (const Error& e) {
+      result.notes.push_back("no memory estimate beyond the inputs: the model does not run on PyTorch's meta device (" +
+                             std::string(e.what()).substr(0, 200) + ")");
+    }
+  }
+  if (options.max_memory_bytes > 0) {
+    check_memory(result.estimated_bytes, options.max_memory_bytes, "running '" + impl.file.path + "' on " + describe_inputs(options.inputs));
+  }
+
+  Recorder rec;
+  run_recorded(impl, options.inputs, impl.device, rec);
+  result.calls = std::move(rec.calls);
+  return result;
+}
+
+}  // namespace cnnviz

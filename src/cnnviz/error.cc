@@ -1,0 +1,59 @@
+#include "cnnviz/error.h"
+
+namespace cnnviz {
+
+int exit_code(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInternal: return 1;
+    case ErrorKind::kUsage: return 2;
+    case ErrorKind::kInput: return 3;
+    case ErrorKind::kModel: return 4;
+    case ErrorKind::kData: return 5;
+    case ErrorKind::kExecution: return 6;
+    case ErrorKind::kResource: return 7;
+    case ErrorKind::kDevice: return 8;
+    case ErrorKind::kOutput: return 9;
+    case ErrorKind::kCheck: return 10;
+  }
+  return 1;
+}
+
+std::string_view error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInternal: return "internal";
+    case ErrorKind::kUsage: return "usage";
+    case ErrorKind::kInput: return "input";
+    case ErrorKind::kModel: return "model";
+    case ErrorKind::kData: return "data";
+    case ErrorKind::kExecution: return "execution";
+    case ErrorKind::kResource: return "resource";
+    case ErrorKind::kDevice: return "device";
+    case ErrorKind::kOutput: return "output";
+    case ErrorKind::kCheck: return "check";
+  }
+  return "internal";
+}
+
+Error::Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+
+Error Error::file_not_found(const std::string& path) {
+  return Error(ErrorKind::kInput, "'" + path + "': no such file; check the path");
+}
+
+Error Error::is_directory(const std::string& path) {
+  return Error(ErrorKind::kInput, "'" + path + "' is a directory, not a file; give the path of a .pt file");
+}
+
+Error Error::unreadable(const std::string& path, const std::string& reason) {
+  return Error(ErrorKind::kInput, "'" + path + "' cannot be read: " + reason);
+}
+
+Error Error::not_torchscript(const std::string& path, const std::string& detail) {
+  return Error(ErrorKind::kModel,
+               "'" + path + "' is not a TorchScript model (" + detail +
+                   "); export one with torch.jit.script(model).save(path) or torch.jit.trace(model, x).save(path)");
+}
+
+Error Error::usage(const std::string& message) { return Error(ErrorKind::kUsage, message); }
+
+}  // namespace cnnviz

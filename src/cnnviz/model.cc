@@ -1,0 +1,126 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/cuda.h>
+
+#include <sstream>
+
+#include "cnnviz/error.h"
+#include "cnnviz/version.h"
+#include "cnnviz/zip_preflight.h"
+#include "model_impl.h"
+
+namespace cnnviz {
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+const ModelFileInfo& Model::file() const { return impl_->file; }
+const ModuleTree& Model::tree() const { return impl_->tree; }
+std::string Model::device_name() const { return impl_->device.str(); }
+
+std::string torch_error_message(const std::exception& e) {
+  std::string text;
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
+    text = c10_error->what_without_backtrace();
+  } else {
+    text = e.what();
+  }
+  // TorchScript errors carry a serialized-code traceback; the message proper is the last line that is
+  // not source context. C++ backtraces start with "Exception raised from".
+  std::istringstream lines(text);
+  std::string line, best;
+  while (std::getline(lines, line)) {
+    if (line.rfind("Exception raised from", 0) == 0) break;
+    const auto first = line.find_first_not_of(" \t~^");
+    if (first == std::string::npos) continue;
+    if (line.rfind("  File \"", 0) == 0 || line.rfind("Traceback", 0) == 0 || line[0] == ' ') continue;
+    best = line.substr(first);
+  }
+  // Dispatcher errors put the useful part first: "Could not run 'aten::x' with arguments from the 'Meta' backend."
+  const auto could_not_run = text.find("Could not run '");
+  if (could_not_run != std::string::npos) best = text.substr(could_not_run, text.find('\n', could_not_run) - could_not_run);
+  if (best.empty()) best = text.substr(0, text.find('\n'));
+  if (best.size() > 400) best = best.substr(0, 397) + "...";
+  return best;
+}
+
+namespace {
+
+c10::Device resolve_device(DeviceKind kind) {
+  const bool cuda = torch::cuda::is_available();
+  switch (kind) {
+    case DeviceKind::kCpu: return c10::Device(c10::kCPU);
+    case DeviceKind::kAuto: return cuda ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+    case DeviceKind::kCuda:
+      if (cuda) return c10::Device(c10::kCUDA, 0);
+      if (!libtorch_has_cuda()) {
+        throw Error(ErrorKind::kDevice, "--device cuda: this cnnviz is built against a CPU-only LibTorch " +
+                                            libtorch_version() +
+                                            "; use --device cpu, or rebuild against a CUDA LibTorch (docs/cuda.md)");
+      }
+      throw Error(ErrorKind::kDevice, "--device cuda: no CUDA device is visible to LibTorch " + libtorch_version() +
+                                          "; check the driver and CUDA_VISIBLE_DEVICES, or use --device cpu");
+  }
+  return c10::Device(c10::kCPU);
+}
+
+void check_regular_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) throw Error::file_not_found(path);
+    throw Error::unreadable(path, std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw Error::is_directory(path);
+  if (!S_ISREG(st.st_mode)) throw Error::unreadable(path, "not a regular file (a FIFO, socket or device?)");
+  if (::access(path.c_str(), R_OK) != 0) throw Error::unreadable(path, "permission denied");
+}
+
+}  // namespace
+
+Model load_model(const std::string& path, DeviceKind device_kind) {
+  check_regular_file(path);
+  // Check the archive ourselves first: LibTorch's own messages for non-archives are cryptic, and a
+  // malformed archive is better refused before LibTorch's parser sees it (a .pt file is code).
+  const ArchiveInfo archive = preflight_archive(path, libtorch_version());
+  const c10::Device device = resolve_device(device_kind);
+
+  auto impl = std::make_unique<Model::Impl>();
+  impl->file.path = path;
+  impl->file.format_version = archive.format_version;
+  {
+    struct stat st {};
+    ::stat(path.c_str(), &st);
+    impl->file.file_bytes = st.st_size;
+  }
+  impl->device = device;
+
+  // cnnviz runs each model a few times at most: skip the profiling executor's specialisation, which
+  // costs more than it saves here and would specialise on the meta-device dry run.
+  torch::jit::setGraphExecutorOptimize(false);
+  try {
+    impl->module = torch::jit::load(path, device);
+    impl->module.eval();
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::kModel, "'" + path + "' could not be loaded by LibTorch " + libtorch_version() + ": " +
+                                       torch_error_message(e) +
+                                       "; if it was exported by a newer PyTorch, re-export it or rebuild cnnviz "
+                                       "against a matching LibTorch");
+  } catch (...) {
+    throw Error(ErrorKind::kModel, "'" + path + "' could not be loaded by LibTorch " + libtorch_version());
+  }
+  try {
+    build_module_tree(*impl);
+    instrument_for_capture(impl->module);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::kModel, "'" + path + "' has a structure cnnviz cannot inspect: " + torch_error_message(e));
+  }
+  return Model(std::move(impl));
+}
+
+}  // namespace cnnviz

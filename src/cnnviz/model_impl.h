@@ -1,0 +1,34 @@
+#pragma once
+
+// Private to libcnnviz: the LibTorch side of Model, shared by model.cc, module_tree.cc and capture.cc.
+
+#include <torch/script.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cnnviz/model.h"
+
+namespace cnnviz {
+
+struct Model::Impl {
+  ModelFileInfo file;
+  torch::jit::Module module;
+  c10::Device device{c10::kCPU};
+  ModuleTree tree;
+  /// Live module object -> ModuleTree node, for the capture ops (which receive `self`).
+  std::unordered_map<const c10::ivalue::Object*, int> node_of;
+};
+
+/// Builds the ModuleTree and node_of map of a loaded module (module_tree.cc).
+void build_module_tree(Model::Impl& impl);
+
+/// Rewrites every module type's forward methods to call the capture ops (capture.cc). Must run before
+/// the first forward: executors cache their graphs.
+void instrument_for_capture(torch::jit::Module& module);
+
+/// The first line of a LibTorch exception without its C++ backtrace or TorchScript traceback.
+std::string torch_error_message(const std::exception& e);
+
+}  // namespace cnnviz

@@ -1,0 +1,168 @@
+// Builds cnnviz's plain-data ModuleTree from a loaded TorchScript module.
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <unordered_set>
+
+#include "model_impl.h"
+
+namespace cnnviz {
+namespace {
+
+std::optional<KernelSize> kernel_size_from_ivalue(const c10::IValue& v) {
+  KernelSize k;
+  if (v.isInt()) {
+    k.dims = {v.toInt()};
+    k.is_scalar = true;
+  } else if (v.isIntList()) {
+    k.dims = v.toIntVector();
+  } else if (v.isTuple()) {
+    for (const auto& e : v.toTupleRef().elements()) {
+      if (!e.isInt()) return std::nullopt;
+      k.dims.push_back(e.toInt());
+    }
+  } else {
+    return std::nullopt;
+  }
+  return k;
+}
+
+// Traced modules keep no `kernel_size` attribute: read the pooling op's kernel argument from the
+// forward graph. The trace records an int list even where Python had an int (MaxPool2d(3)), so
+// equal sides are shown as an int, as torchvision's pools are written; documented in docs/cli.md.
+std::optional<KernelSize> pool_kernel_from_graph(const torch::jit::Module& m) {
+  for (const auto& method : m.get_methods()) {
+    if (method.name().rfind("forward", 0) != 0) continue;
+    auto& graph_fn = torch::jit::toGraphFunction(method.function());
+    for (const torch::jit::Node* node : graph_fn.graph()->nodes()) {
+      const std::string kind = node->kind().toQualString();
+      if (kind.rfind("aten::", 0) != 0 || kind.find("pool") == std::string::npos ||
+          kind.find("adaptive") != std::string::npos || node->inputs().size() < 2) {
+        continue;
+      }
+      const torch::jit::Value* arg = node->inputs()[1];
+      KernelSize k;
+      if (auto constant = torch::jit::toIValue(arg)) {
+        auto parsed = kernel_size_from_ivalue(*constant);
+        if (!parsed) continue;
+        k = *parsed;
+      } else if (arg->node()->kind() == c10::prim::ListConstruct) {
+        for (const torch::jit::Value* item : arg->node()->inputs()) {
+          auto c = torch::jit::toIValue(item);
+          if (!c || !c->isInt()) return std::nullopt;
+          k.dims.push_back(c->toInt());
+        }
+      } else {
+        continue;
+      }
+      if (!k.dims.empty() && std::all_of(k.dims.begin(), k.dims.end(), [&](int64_t d) { return d == k.dims[0]; })) {
+        k.dims.resize(1);
+        k.is_scalar = true;
+      }
+      return k;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<KernelSize> find_kernel_size(const torch::jit::Module& m, const std::string& class_name) {
+  // Scripted modules keep it as a class constant (Conv2d, MaxPool2d list it in __constants__).
+  if (m.hasattr("kernel_size")) {
+    if (auto k = kernel_size_from_ivalue(m.attr("kernel_size"))) return k;
+  }
+  if (class_name.find("Conv") != std::string::npos && m.hasattr("weight")) {
+    const c10::IValue w = m.attr("weight");
+    if (w.isTensor() && w.toTensor().dim() >= 3) {
+      const auto sizes = w.toTensor().sizes();
+      return KernelSize{std::vector<int64_t>(sizes.begin() + 2, sizes.end()), false};
+    }
+  }
+  if (class_name.find("Pool") != std::string::npos) return pool_kernel_from_graph(m);
+  return std::nullopt;
+}
+
+bool is_exact_weight_or_bias(const std::string& name) { return name == "weight" || name == "bias"; }
+bool mentions_weight_or_bias(const std::string& name) {
+  return name.find("weight") != std::string::npos || name.find("bias") != std::string::npos;
+}
+
+void count_frozen_constants(const torch::jit::Module& root, ModuleTree& tree) {
+  std::unordered_set<const c10::TensorImpl*> seen;
+  for (const auto& method : root.get_methods()) {
+    auto& graph_fn = torch::jit::toGraphFunction(method.function());
+    for (const torch::jit::Node* node : graph_fn.graph()->nodes()) {
+      if (node->kind() != c10::prim::Constant || !node->output()->type()->isSubtypeOf(*c10::TensorType::get())) {
+        continue;
+      }
+      auto v = torch::jit::toIValue(node->output());
+      if (!v || !v->isTensor()) continue;
+      const at::Tensor& t = v->toTensor();
+      if (!seen.insert(t.unsafeGetTensorImpl()).second) continue;
+      tree.constant_tensors += 1;
+      tree.constant_elements += t.numel();
+    }
+  }
+}
+
+}  // namespace
+
+void build_module_tree(Model::Impl& impl) {
+  ModuleTree tree;
+  std::unordered_map<std::string, int> index_of_path;
+  for (const auto& named : impl.module.named_modules()) {
+    const torch::jit::Module& m = named.value;
+    ModuleNode node;
+    node.path = named.name;
+    node.class_name = m.type()->name() ? m.type()->name()->name() : "Module";
+    const auto dot = node.path.rfind('.');
+    node.var_name = node.path.empty() ? node.class_name : node.path.substr(dot == std::string::npos ? 0 : dot + 1);
+    node.depth = node.path.empty() ? 0 : 1 + static_cast<int>(std::count(node.path.begin(), node.path.end(), '.'));
+    if (!node.path.empty()) {
+      const std::string parent = dot == std::string::npos ? "" : node.path.substr(0, dot);
+      auto it = index_of_path.find(parent);
+      node.parent = it == index_of_path.end() ? 0 : it->second;
+    }
+    node.is_leaf = m.named_children().size() == 0;
+
+    // named_parameters() of a subtree, each tensor once (as Python's named_parameters does).
+    std::unordered_set<const c10::TensorImpl*> seen;
+    for (const auto& p : m.named_parameters(/*recurse=*/true)) {
+      if (!seen.insert(p.value.unsafeGetTensorImpl()).second) continue;
+      const int64_t n = p.value.numel();
+      node.num_params += n;
+      if (p.value.requires_grad()) node.trainable_params += n;
+      node.param_bytes += n * static_cast<int64_t>(p.value.element_size());
+      if (is_exact_weight_or_bias(p.name)) {
+        node.weight_bias_params += n;
+      } else if (mentions_weight_or_bias(p.name)) {
+        node.other_weight_bias_params += n;
+      }
+    }
+    node.kernel_size = find_kernel_size(m, node.class_name);
+
+    const int index = static_cast<int>(tree.nodes.size());
+    index_of_path[node.path] = index;
+    // A module object reachable under two names is attributed to the last one, as torchinfo's hook
+    // registration does.
+    impl.node_of[m._ivalue().get()] = index;
+    tree.nodes.push_back(std::move(node));
+  }
+
+  std::unordered_set<const c10::TensorImpl*> seen;
+  for (const auto& p : impl.module.parameters(/*recurse=*/true)) {
+    if (!seen.insert(p.unsafeGetTensorImpl()).second) continue;
+    tree.total_params += p.numel();
+    if (p.requires_grad()) tree.trainable_params += p.numel();
+    tree.param_bytes += p.numel() * static_cast<int64_t>(p.element_size());
+  }
+  for (const auto& b : impl.module.buffers(/*recurse=*/true)) tree.buffer_count += b.numel();
+
+  if (tree.nodes.size() == 1 && tree.total_params == 0) {
+    count_frozen_constants(impl.module, tree);
+    tree.frozen = tree.constant_tensors > 0;
+  }
+  impl.tree = std::move(tree);
+}
+
+}  // namespace cnnviz

@@ -1,0 +1,38 @@
+#include "cnnviz/summary.h"
+
+#include "cnnviz/capture.h"
+#include "cnnviz/sha256.h"
+
+namespace cnnviz {
+
+Summary summarize_model(const SummaryRequest& request) {
+  Model model = load_model(request.model_path, request.device);
+  const ModuleTree& tree = model.tree();
+
+  Summary summary;
+  SummaryContext& ctx = summary.context;
+  ctx.model_path = request.model_path;
+  ctx.model_file_bytes = model.file().file_bytes;
+  ctx.frozen = tree.frozen;
+  ctx.device = model.device_name();
+  ctx.inputs = request.inputs;
+  if (request.compute_sha256) ctx.model_sha256 = sha256_file(request.model_path);
+  if (tree.frozen) {
+    ctx.notes.push_back("'" + request.model_path +
+                        "' is frozen (torch.jit.freeze or optimize_for_inference): it has no submodules to list; "
+                        "its totals count " + std::to_string(tree.constant_tensors) +
+                        " constant tensors, with batch norm folded into convolutions");
+  }
+
+  if (request.inputs.empty()) {
+    summary.records = build_layer_records_without_input(tree);
+  } else {
+    CaptureResult capture = capture_module_calls(model, {request.inputs, request.max_memory_bytes});
+    summary.records = build_layer_records(tree, capture.calls);
+    ctx.notes.insert(ctx.notes.end(), capture.notes.begin(), capture.notes.end());
+  }
+  summary.stats = compute_summary_stats(summary.records, tree, request.inputs);
+  return summary;
+}
+
+}  // namespace cnnviz

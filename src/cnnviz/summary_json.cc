@@ -1,0 +1,105 @@
+#include "cnnviz/summary_json.h"
+
+#include "cnnviz/version.h"
+
+namespace cnnviz {
+namespace {
+
+nlohmann::ordered_json kernel_json(const std::optional<KernelSize>& k) {
+  if (!k) return nullptr;
+  if (k->is_scalar) return k->dims.at(0);
+  return k->dims;
+}
+
+std::string shape_x(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+}  // namespace
+
+nlohmann::ordered_json summary_to_json(const std::vector<LayerRecord>& records, const SummaryStats& stats,
+                                       const SummaryContext& ctx) {
+  nlohmann::ordered_json doc;
+  doc["schema"] = "cnnviz.summary";
+  doc["schema_version"] = kSummarySchemaVersion;
+  doc["cnnviz_version"] = cnnviz_version();
+  doc["libtorch_version"] = libtorch_version();
+  doc["model"] = {{"path", ctx.model_path},
+                  {"sha256", ctx.model_sha256},
+                  {"file_bytes", ctx.model_file_bytes},
+                  {"frozen", ctx.frozen}};
+  doc["device"] = ctx.device;
+  auto inputs = nlohmann::ordered_json::array();
+  for (const auto& in : ctx.inputs) {
+    inputs.push_back({{"shape", in.shape}, {"dtype", std::string(dtype_name(in.dtype))},
+                      {"bytes", shape_numel(in.shape) * dtype_size(in.dtype)}});
+  }
+  doc["inputs"] = inputs;
+  auto layers = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const LayerRecord& r = records[i];
+    layers.push_back({
+        {"index", i},
+        {"path", r.path},
+        {"var_name", r.var_name},
+        {"class", r.class_name},
+        {"depth", r.depth},
+        {"depth_index", r.depth_index},
+        {"call_index", r.call_index},
+        {"executed", r.executed},
+        {"is_leaf", r.is_leaf},
+        {"is_recursive", r.is_recursive},
+        {"input_shape", r.input_shape},
+        {"output_shape", r.output_shape},
+        {"output_bytes", r.output_bytes},
+        {"params", r.num_params},
+        {"trainable_params", r.trainable_params},
+        {"leftover_params", r.leftover_params},
+        {"kernel_shape", kernel_json(r.kernel_size)},
+        {"mult_adds", r.is_leaf ? r.mult_adds : r.leaf_mult_adds},
+    });
+  }
+  doc["layers"] = layers;
+  doc["totals"] = {
+      {"params", stats.total_params},
+      {"trainable_params", stats.trainable_params},
+      {"non_trainable_params", stats.non_trainable_params},
+      {"mult_adds", stats.total_mult_adds},
+      {"input_bytes", stats.input_bytes},
+      {"forward_backward_bytes", stats.forward_backward_bytes},
+      {"param_bytes", stats.param_bytes},
+      {"estimated_total_bytes", stats.total_bytes},
+      {"torchinfo_1_8_total_params", stats.torchinfo_total_params},
+  };
+  doc["notes"] = ctx.notes;
+  return doc;
+}
+
+std::string summary_to_csv(const std::vector<LayerRecord>& records) {
+  std::string out =
+      "index,path,class,depth,depth_index,call_index,executed,is_leaf,is_recursive,input_shape,output_shape,"
+      "output_bytes,params,trainable_params,kernel_shape,mult_adds\r\n";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const LayerRecord& r = records[i];
+    std::string kernel;
+    if (r.kernel_size) kernel = r.kernel_size->is_scalar ? std::to_string(r.kernel_size->dims.at(0)) : shape_x(r.kernel_size->dims);
+    out += std::to_string(i) + "," + csv_field(r.path) + "," + csv_field(r.class_name) + "," + std::to_string(r.depth) + "," +
+           std::to_string(r.depth_index) + "," + std::to_string(r.call_index) + "," + (r.executed ? "true" : "false") + "," +
+           (r.is_leaf ? "true" : "false") + "," + (r.is_recursive ? "true" : "false") + "," + shape_x(r.input_shape) + "," +
+           shape_x(r.output_shape) + "," + std::to_string(r.output_bytes) + "," + std::to_string(r.num_params) + "," +
+           std::to_string(r.trainable_params) + "," + kernel + "," + std::to_string(r.is_leaf ? r.mult_adds : r.leaf_mult_adds) +
+           "\r\n";
+  }
+  return out;
+}
+
+}  // namespace cnnviz
