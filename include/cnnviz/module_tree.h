@@ -36,7 +36,7 @@ struct ModuleNode {
 /// The module hierarchy of a model in pre-order (nodes[0] is the root), with whole-model totals.
 struct ModuleTree {
   std::vector<ModuleNode> nodes;
-  int64_t total_params = 0;      ///< every distinct parameter tensor counted once
+  int64_t total_params = 0;      ///< every distinct parameter tensor counted once (frozen: constants)
   int64_t trainable_params = 0;
   int64_t param_bytes = 0;
   int64_t buffer_count = 0;      ///< elements of buffers (BatchNorm running stats), never params
@@ -44,6 +44,7 @@ struct ModuleTree {
   bool frozen = false;
   int64_t constant_tensors = 0;   ///< tensor constants in a frozen model's graph
   int64_t constant_elements = 0;  ///< their elements
+  int64_t constant_bytes = 0;     ///< their bytes
 };
 
 }  // namespace cnnviz

@@ -28,8 +28,7 @@ struct SummaryStats {
 /// CPython's object overhead that torchinfo's input size includes, per input tensor.
 constexpr int64_t kTorchinfoStorageOverhead = 56;
 
-/// Sums a summary's records into its totals. Frozen models count their constant tensors as
-/// (non-trainable) params.
+/// Sums a summary's records into its totals.
 SummaryStats compute_summary_stats(const std::vector<LayerRecord>& records, const ModuleTree& tree,
                                    const std::vector<InputSpec>& inputs);
 

@@ -192,6 +192,7 @@ std::string describe_node(const ModuleTree& tree, int node) {
 void run_recorded(Model::Impl& impl, const std::vector<InputSpec>& specs, c10::Device device, Recorder& rec) {
   rec.node_of = &impl.node_of;
   rec.calls_per_node.assign(impl.tree.nodes.size(), 0);
+  WarningCollector collect(impl.warnings);
   try {
     torch::NoGradGuard no_grad;
     std::vector<c10::IValue> inputs = make_inputs(specs, device);
@@ -300,6 +301,7 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
   Recorder rec;
   run_recorded(impl, options.inputs, impl.device, rec);
   result.calls = std::move(rec.calls);
+  for (const auto& w : impl.warnings) result.notes.push_back("the model warned: " + w);
   return result;
 }
 

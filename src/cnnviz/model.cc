@@ -4,6 +4,9 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "cnnviz/error.h"
@@ -46,6 +49,18 @@ std::string torch_error_message(const std::exception& e) {
   if (best.empty()) best = text.substr(0, text.find('\n'));
   if (best.size() > 400) best = best.substr(0, 397) + "...";
   return best;
+}
+
+WarningCollector::WarningCollector(std::vector<std::string>& sink)
+    : sink_(sink), previous_(c10::Warning::get_warning_handler()) {
+  c10::Warning::set_warning_handler(this);
+}
+
+WarningCollector::~WarningCollector() { c10::Warning::set_warning_handler(previous_); }
+
+void WarningCollector::add(const std::string& msg) {
+  const std::string line = msg.substr(0, msg.find('\n'));
+  if (std::find(sink_.begin(), sink_.end(), line) == sink_.end()) sink_.push_back(line);
 }
 
 namespace {
@@ -101,6 +116,7 @@ Model load_model(const std::string& path, DeviceKind device_kind) {
   // cnnviz runs each model a few times at most: skip the profiling executor's specialisation, which
   // costs more than it saves here and would specialise on the meta-device dry run.
   torch::jit::setGraphExecutorOptimize(false);
+  WarningCollector collect(impl->warnings);
   try {
     impl->module = torch::jit::load(path, device);
     impl->module.eval();

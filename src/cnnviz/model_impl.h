@@ -3,6 +3,7 @@
 // Private to libcnnviz: the LibTorch side of Model, shared by model.cc, module_tree.cc and capture.cc.
 
 #include <torch/script.h>
+#include <torch/version.h>
 
 #include <string>
 #include <unordered_map>
@@ -19,6 +20,28 @@ struct Model::Impl {
   ModuleTree tree;
   /// Live module object -> ModuleTree node, for the capture ops (which receive `self`).
   std::unordered_map<const c10::ivalue::Object*, int> node_of;
+  /// Warnings the model's own code raised (TorchScript `warnings.warn`), each once.
+  std::vector<std::string> warnings;
+};
+
+/// Routes LibTorch warnings (which would otherwise go to glog on stderr) into a list, each message
+/// once, for as long as it lives.
+class WarningCollector : public c10::WarningHandler {
+ public:
+  explicit WarningCollector(std::vector<std::string>& sink);
+  ~WarningCollector() override;
+  WarningCollector(const WarningCollector&) = delete;
+  WarningCollector& operator=(const WarningCollector&) = delete;
+#if TORCH_VERSION_MAJOR >= 2
+  void process(const c10::Warning& warning) override { add(warning.msg()); }
+#else
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override { add(msg); }
+#endif
+
+ private:
+  void add(const std::string& msg);
+  std::vector<std::string>& sink_;
+  c10::WarningHandler* previous_;
 };
 
 /// Builds the ModuleTree and node_of map of a loaded module (module_tree.cc).

@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <map>
 #include <unordered_set>
 
 #include "model_impl.h"
@@ -101,6 +102,7 @@ void count_frozen_constants(const torch::jit::Module& root, ModuleTree& tree) {
       if (!seen.insert(t.unsafeGetTensorImpl()).second) continue;
       tree.constant_tensors += 1;
       tree.constant_elements += t.numel();
+      tree.constant_bytes += t.numel() * static_cast<int64_t>(t.element_size());
     }
   }
 }
@@ -110,6 +112,11 @@ void count_frozen_constants(const torch::jit::Module& root, ModuleTree& tree) {
 void build_module_tree(Model::Impl& impl) {
   ModuleTree tree;
   std::unordered_map<std::string, int> index_of_path;
+  // torch.jit.script turns `self.alias = self.shared` into two module objects that share their
+  // parameter tensors. Modules of one class holding the very same parameters are treated as the one
+  // module the user wrote, so its second call is "(recursive)" as in torchinfo.
+  std::map<std::pair<std::string, std::vector<const c10::TensorImpl*>>, std::vector<int>> same_params;
+  std::vector<const c10::ivalue::Object*> object_of;
   for (const auto& named : impl.module.named_modules()) {
     const torch::jit::Module& m = named.value;
     ModuleNode node;
@@ -127,8 +134,10 @@ void build_module_tree(Model::Impl& impl) {
 
     // named_parameters() of a subtree, each tensor once (as Python's named_parameters does).
     std::unordered_set<const c10::TensorImpl*> seen;
+    std::vector<const c10::TensorImpl*> signature;
     for (const auto& p : m.named_parameters(/*recurse=*/true)) {
       if (!seen.insert(p.value.unsafeGetTensorImpl()).second) continue;
+      signature.push_back(p.value.unsafeGetTensorImpl());
       const int64_t n = p.value.numel();
       node.num_params += n;
       if (p.value.requires_grad()) node.trainable_params += n;
@@ -146,7 +155,13 @@ void build_module_tree(Model::Impl& impl) {
     // A module object reachable under two names is attributed to the last one, as torchinfo's hook
     // registration does.
     impl.node_of[m._ivalue().get()] = index;
+    object_of.push_back(m._ivalue().get());
+    if (!signature.empty()) same_params[{node.class_name, signature}].push_back(index);
     tree.nodes.push_back(std::move(node));
+  }
+  for (const auto& group : same_params) {
+    // torchinfo registers a module under the last name it is reachable by.
+    for (int index : group.second) impl.node_of[object_of[static_cast<std::size_t>(index)]] = group.second.back();
   }
 
   std::unordered_set<const c10::TensorImpl*> seen;
@@ -161,6 +176,9 @@ void build_module_tree(Model::Impl& impl) {
   if (tree.nodes.size() == 1 && tree.total_params == 0) {
     count_frozen_constants(impl.module, tree);
     tree.frozen = tree.constant_tensors > 0;
+    // Frozen weights are graph constants: count them as the (non-trainable) params of the root.
+    tree.total_params = tree.nodes[0].num_params = tree.constant_elements;
+    tree.param_bytes = tree.nodes[0].param_bytes = tree.constant_bytes;
   }
   impl.tree = std::move(tree);
 }

@@ -6,14 +6,8 @@ SummaryStats compute_summary_stats(const std::vector<LayerRecord>& records, cons
                                    const std::vector<InputSpec>& inputs) {
   SummaryStats s;
   s.has_input = !inputs.empty();
-  if (tree.frozen) {
-    // Frozen weights are graph constants: report them, none trainable.
-    s.total_params = tree.constant_elements;
-    s.trainable_params = 0;
-  } else {
-    s.total_params = tree.total_params;
-    s.trainable_params = tree.trainable_params;
-  }
+  s.total_params = tree.total_params;
+  s.trainable_params = tree.trainable_params;
   s.non_trainable_params = s.total_params - s.trainable_params;
   s.param_bytes = tree.param_bytes;
 

@@ -1,0 +1,167 @@
+// Runs the cnnviz binary as a user would: stdout, stderr and the documented exit codes (docs/cli.md).
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "test_env.h"
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using cnnviz::test::model_path;
+using cnnviz::test::run_cnnviz;
+
+namespace {
+
+// One clean error line: the documented code, nothing on stdout, no backtrace.
+void check_error(const std::vector<std::string>& args, int code, const std::vector<std::string>& mentions) {
+  const auto r = run_cnnviz(args);
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == code);
+  CHECK(r.out.empty());
+  CHECK(cnnviz::test::count_lines(r.err) == 1);
+  CHECK_THAT(r.err, StartsWith("cnnviz"));
+  CHECK_THAT(r.err, Contains("error:"));
+  CHECK(r.err.find("Exception raised from") == std::string::npos);
+  CHECK(r.err.find("frame #") == std::string::npos);
+  for (const auto& m : mentions) CHECK_THAT(r.err, Contains(m));
+}
+
+std::string sha256sum(const std::string& path) {
+  std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(("sha256sum '" + path + "'").c_str(), "r"), &pclose);
+  REQUIRE(pipe);
+  char buf[65] = {};
+  REQUIRE(std::fread(buf, 1, 64, pipe.get()) == 64);
+  return buf;
+}
+
+}  // namespace
+
+TEST_CASE("cli: --help and --version", "[cli]") {
+  auto r = run_cnnviz({"--help"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("summary") && Contains("Exit codes"));
+  r = run_cnnviz({"--version"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, StartsWith("cnnviz 0.1.0 (LibTorch 1.13"));
+  r = run_cnnviz({"summary", "--help"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("--input") && Contains("--expect-params") && Contains("A .pt file is code"));
+  check_error({}, 2, {"subcommand"});
+  check_error({"frobnicate"}, 2, {});
+}
+
+TEST_CASE("cli: summary prints torchinfo's table on stdout and nothing on stderr", "[cli][models]") {
+  const auto r = run_cnnviz({"summary", model_path("resnet18.trace.pt"), "--input", "1,3,224,224"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == cnnviz::test::read_file(cnnviz::test::golden_path("torchinfo/resnet18.txt")));
+}
+
+TEST_CASE("cli: JSON and CSV", "[cli][models]") {
+  const std::string path = model_path("resnet18.script.pt");
+  auto r = run_cnnviz({"summary", path, "--input", "1,3,224,224", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["schema"] == "cnnviz.summary");
+  CHECK(doc["model"]["sha256"] == sha256sum(path));
+  CHECK(doc["model"]["path"] == path);
+  CHECK(doc["libtorch_version"].get<std::string>().rfind("1.13", 0) == 0);
+  CHECK(doc["device"] == "cpu");
+  CHECK(doc["totals"]["params"] == 11689512);
+  CHECK(doc["totals"]["mult_adds"] == 1814083944);
+  CHECK(doc["layers"].size() == 76);
+  CHECK(doc["layers"][1]["path"] == "conv1");
+  CHECK(doc["layers"][1]["kernel_shape"] == std::vector<int>{7, 7});
+
+  r = run_cnnviz({"summary", path, "--input", "1,3,224,224", "--format", "csv"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(cnnviz::test::count_lines(r.out) == 77);
+  CHECK_THAT(r.out, Contains(",conv1,Conv2d,1,1,0,true,true,false,1x3x224x224,1x64x112x112,3211264,9408,9408,7x7,118013952\r\n"));
+}
+
+TEST_CASE("cli: --expect-params and --expect-mult-adds gate CI", "[cli][models]") {
+  const std::string path = model_path("resnet18.script.pt");
+  auto r = run_cnnviz({"summary", path, "--expect-params", "11689512"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("Total params: 11,689,512"));
+  r = run_cnnviz({"summary", path, "--input", "1,3,224,224", "--expect-params", "11689512", "--expect-mult-adds",
+                  "1814083944", "--format", "json"});
+  CHECK(r.exit_code == 0);
+  r = run_cnnviz({"summary", path, "--expect-params", "11689000"});
+  CHECK(r.exit_code == 10);
+  CHECK(r.err == "cnnviz: error: --expect-params: expected 11689000 params, actual 11689512\n");
+  r = run_cnnviz({"summary", path, "--input", "1,3,224,224", "--expect-mult-adds", "1"});
+  CHECK(r.exit_code == 10);
+  CHECK(r.err == "cnnviz: error: --expect-mult-adds: expected 1 mult-adds, actual 1814083944\n");
+}
+
+TEST_CASE("cli: missing, directory and non-TorchScript files", "[cli][models]") {
+  check_error({"summary", "/nonexistent/model.pt", "--input", "1,3,8,8"}, 3, {"'/nonexistent/model.pt'", "no such file"});
+  check_error({"summary", cnnviz::test::model_dir(), "--input", "1,3,8,8"}, 3, {"is a directory"});
+  check_error({"summary", model_path("bad/state_dict.pt"), "--input", "1,3,8,8"}, 4, {"state_dict.pt", "not a TorchScript model", "state_dict"});
+  check_error({"summary", model_path("bad/not_a_model.png"), "--input", "1,3,8,8"}, 4, {"not_a_model.png", "PNG image"});
+  check_error({"summary", model_path("bad/empty.pt")}, 4, {"empty.pt", "the file is empty"});
+  check_error({"summary", model_path("bad/text.pt")}, 4, {"text.pt", "not a zip archive"});
+  check_error({"summary", model_path("bad/truncated.pt")}, 4, {"truncated.pt", "truncated or corrupted"});
+  check_error({"summary", model_path("bad/corrupt.pt")}, 4, {"corrupt.pt"});
+  check_error({"summary", model_path("bad/future_version.pt")}, 4,
+              {"future_version.pt", "newer PyTorch", "version 99", "LibTorch 1.13", "up to 10"});
+}
+
+TEST_CASE("cli: malformed --input and options are usage errors", "[cli][models]") {
+  const std::string path = model_path("tiny_cnn.script.pt");
+  for (const char* bad : {"1,3,,224", "0,3,224,224", "-1,3,8,8", "a", ""}) {
+    INFO("--input '" << bad << "'");
+    check_error({"summary", path, "--input", bad}, 2, {"--input '" + std::string(bad) + "'"});
+  }
+  check_error({"summary", path, "--input", "1,3,32,32", "--columns", "flops"}, 2, {"unknown column 'flops'"});
+  check_error({"summary", path, "--input", "1,3,32,32", "--row-settings", "fancy"}, 2, {"unknown setting 'fancy'"});
+  check_error({"summary", path, "--input", "1,3,32,32", "--dtype", "bfloat16"}, 2, {"--dtype 'bfloat16'"});
+  check_error({"summary", path, "--input", "1,3,32,32", "--max-memory", "lots"}, 2, {"--max-memory 'lots'"});
+  check_error({"summary", path, "--input", "1,3,32,32", "--threads", "-2"}, 2, {"--threads"});
+  check_error({"summary", path, "--input", "1,3,32,32", "--format", "xml"}, 2, {"--format"});
+  check_error({"summary", path, "--columns", "output_size"}, 2, {"needs a forward pass", "--input"});
+}
+
+TEST_CASE("cli: inputs that do not fit the model", "[cli][models]") {
+  check_error({"summary", model_path("two_inputs.script.pt"), "--input", "1,3,16,16"}, 5,
+              {"two_inputs.script.pt", "takes 2 inputs but 1 --input was given", "img: Tensor, vec: Tensor"});
+  check_error({"summary", model_path("tiny_cnn.script.pt"), "--input", "1,3,32,32", "--input", "1,3"}, 5, {"takes 1 input but 2"});
+  // The forward fails in the second max-pool: say where, and what ran before it (torchinfo's
+  // "Executed layers up to").
+  check_error({"summary", model_path("tiny_cnn.trace.pt"), "--input", "1,3,2,2"}, 6,
+              {"tiny_cnn.trace.pt", "failed in features.5 (MaxPool2d)", "executed layers up to features.4 (ReLU)"});
+  check_error({"summary", model_path("resnet18.script.pt"), "--input", "1,1,224,224"}, 6,
+              {"failed in conv1 (Conv2d)", "expected input[1, 1, 224, 224] to have 3 channels"});
+  check_error({"summary", model_path("tiny_cnn.script.pt"), "--input", "1,3,32,32", "--dtype", "float64"}, 6, {"Input type (double)"});
+}
+
+TEST_CASE("cli: an input too large for memory is refused before allocating", "[cli][models]") {
+  check_error({"summary", model_path("resnet18.script.pt"), "--input", "1,3,100000,100000"}, 7,
+              {"input 1,3,100000,100000 needs about 120.00 GB", "--max-memory"});
+  // Small inputs, but the activations exceed an explicit limit: the meta-device dry run sees it.
+  check_error({"summary", model_path("vgg11.script.pt"), "--input", "8,3,224,224", "--max-memory", "100M"}, 7,
+              {"running '", "vgg11.script.pt' on input 8,3,224,224 needs about"});
+}
+
+TEST_CASE("cli: frozen models say so and still print totals", "[cli][models]") {
+  for (const char* file : {"resnet18_frozen.pt", "resnet18_optimized.pt"}) {
+    const auto r = run_cnnviz({"summary", model_path(file), "--input", "1,3,224,224"});
+    INFO(file << "\n" << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Contains("is frozen") && Contains("no submodules"));
+    CHECK_THAT(r.out, Contains("Total params: ") && Contains("Total mult-adds"));
+  }
+}
+
+TEST_CASE("cli: --device cuda without CUDA is a clear device error", "[cli][models]") {
+  check_error({"summary", model_path("tiny_cnn.script.pt"), "--input", "1,3,32,32", "--device", "cuda"}, 8,
+              {"--device cuda", "--device cpu"});
+  const auto r = run_cnnviz({"summary", model_path("tiny_cnn.script.pt"), "--input", "1,3,32,32", "--device", "auto",
+                             "--threads", "1", "--format", "json"});
+  CHECK(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["device"] == "cpu");
+}
