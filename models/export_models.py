@@ -70,6 +70,7 @@ BAD_FILES = (
     "truncated.pt",        # the first half of tiny_cnn.script.pt
     "corrupt.pt",          # tiny_cnn.script.pt with its central directory and data clobbered
     "future_version.pt",   # tiny_cnn.script.pt whose <archive>/version record says 99
+    "unknown_op.pt",       # tiny_cnn.script.pt whose code calls an op this torch lacks (as newer exports do)
     "text.pt",             # a text file
 )
 FUTURE_VERSION = 99
@@ -401,6 +402,47 @@ def is_version_record(name: str) -> bool:
     return len(parts) == 2 and parts[1] == "version"
 
 
+def rewrite_archive(archive: bytes, edit) -> bytes:
+    """The archive rewritten by zipfile with each record's payload passed through
+    edit(name, payload). Every record keeps its name, order and compression (torch
+    stores tensor data and version uncompressed and deflates code), and stored
+    records keep torch's 64-byte data alignment via a padding extra field."""
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            payload = edit(info.filename, source.read(info))
+            record = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            record.compress_type = info.compress_type
+            record.external_attr = info.external_attr
+            if record.compress_type == zipfile.ZIP_STORED:
+                # Local header = 30 bytes + name + extra; pad so the data starts
+                # on a 64-byte boundary, like torch's writer does.
+                fixed = out.tell() + 30 + len(info.filename.encode()) + 4
+                pad = -fixed % 64
+                record.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
+            target.writestr(record, payload)
+    return out.getvalue()
+
+
+def with_unknown_op(archive: bytes) -> bytes:
+    """The archive with its ReLU code calling aten::relx, an op no torch has: what
+    loading a model that uses an op added after torch 1.13 looks like. Same length,
+    so the debug source ranges stay valid."""
+    edited = []
+
+    def edit(name: str, payload: bytes) -> bytes:
+        if "/code/" in name and name.endswith(".py") and b"torch.relu(" in payload:
+            edited.append(name)
+            return payload.replace(b"torch.relu(", b"torch.relx(")
+        return payload
+
+    result = rewrite_archive(archive, edit)
+    if not edited:
+        raise RuntimeError("tiny_cnn.script.pt has no torch.relu call to rewrite")
+    return result
+
+
 def with_version(archive: bytes, version: int) -> bytes:
     """The archive rewritten by zipfile with '<archive>/version' set to `version`.
 
@@ -447,6 +489,7 @@ def export_bad(spec: Spec, out_dir: Path) -> None:
         "truncated.pt": script[:len(script) // 2],
         "corrupt.pt": corrupt_archive(script),
         "future_version.pt": with_version(script, FUTURE_VERSION),
+        "unknown_op.pt": with_unknown_op(script),
         "text.pt": b"This is a text file, not a TorchScript archive.\n",
     }
     assert set(contents) == set(BAD_FILES)

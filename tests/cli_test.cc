@@ -98,7 +98,7 @@ TEST_CASE("cli: --expect-params and --expect-mult-adds gate CI", "[cli][models]"
   CHECK(r.err == "cnnviz: error: --expect-mult-adds: expected 1 mult-adds, actual 1814083944\n");
 }
 
-TEST_CASE("cli: missing, directory and non-TorchScript files", "[cli][models]") {
+TEST_CASE("cli: missing files, directories and non-TorchScript files", "[cli][models]") {
   check_error({"summary", "/nonexistent/model.pt", "--input", "1,3,8,8"}, 3, {"'/nonexistent/model.pt'", "no such file"});
   check_error({"summary", cnnviz::test::model_dir(), "--input", "1,3,8,8"}, 3, {"is a directory"});
   check_error({"summary", model_path("bad/state_dict.pt"), "--input", "1,3,8,8"}, 4, {"state_dict.pt", "not a TorchScript model", "state_dict"});
@@ -107,6 +107,8 @@ TEST_CASE("cli: missing, directory and non-TorchScript files", "[cli][models]") 
   check_error({"summary", model_path("bad/text.pt")}, 4, {"text.pt", "not a zip archive"});
   check_error({"summary", model_path("bad/truncated.pt")}, 4, {"truncated.pt", "truncated or corrupted"});
   check_error({"summary", model_path("bad/corrupt.pt")}, 4, {"corrupt.pt"});
+  check_error({"summary", model_path("bad/unknown_op.pt")}, 4,
+              {"unknown_op.pt", "could not be loaded by LibTorch 1.13", "Unknown builtin op: aten::relx", "newer PyTorch"});
   check_error({"summary", model_path("bad/future_version.pt")}, 4,
               {"future_version.pt", "newer PyTorch", "version 99", "LibTorch 1.13", "up to 10"});
 }

@@ -50,7 +50,7 @@ void check_golden(const std::string& model, const std::string& variant, bool wit
 
 }  // namespace
 
-TEST_CASE("golden: torchinfo's published tables for resnet18, vgg11, vgg16, alexnet", "[golden][models]") {
+TEST_CASE("golden: the published torchinfo tables of resnet18 vgg11 vgg16 and alexnet", "[golden][models]") {
   const auto model = GENERATE(as<std::string>{}, "resnet18", "vgg11", "vgg16", "alexnet");
   const auto variant = GENERATE(as<std::string>{}, "script", "trace");
   INFO(model << "." << variant);
@@ -97,20 +97,20 @@ TEST_CASE("golden: resnet18 with every column at depth 10", "[golden][models]") 
         test::read_file(test::golden_path("torchinfo/resnet18.allcols_depth10.txt")));
 }
 
-TEST_CASE("golden: torchvision googlenet, densenet121, mobilenet_v2, resnet50", "[golden][models]") {
+TEST_CASE("golden: torchvision googlenet densenet121 mobilenet_v2 and resnet50", "[golden][models]") {
   const auto model = GENERATE(as<std::string>{}, "googlenet", "densenet121", "mobilenet_v2", "resnet50");
   check_golden(model, "script");
   check_golden(model, "trace");
 }
 
-TEST_CASE("golden: the seed architectures (CIFAR GoogLeNet, ResNet, PreAct ResNet, DenseNet; U-Net)", "[golden][models]") {
+TEST_CASE("golden: the seed architectures CIFAR GoogLeNet ResNet PreAct-ResNet DenseNet and U-Net", "[golden][models]") {
   const auto model =
       GENERATE(as<std::string>{}, "cifar_googlenet", "cifar_resnet", "cifar_preact_resnet", "cifar_densenet", "unet");
   check_golden(model, "script");
   check_golden(model, "trace");
 }
 
-TEST_CASE("golden: fixtures with two inputs, loops, shared modules, tuple and dict outputs", "[golden][models]") {
+TEST_CASE("golden: fixtures with two inputs and loops and shared modules and tuple and dict outputs", "[golden][models]") {
   check_golden("tiny_cnn", "script");
   check_golden("tiny_cnn", "trace");
   check_golden("two_inputs", "script");

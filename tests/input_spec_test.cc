@@ -39,7 +39,7 @@ TEST_CASE("parse_input_shape rejects malformed shapes with a usage error naming 
   }
 }
 
-TEST_CASE("dtypes have names, sizes and a parser", "[input]") {
+TEST_CASE("dtypes have names and sizes and a parser", "[input]") {
   CHECK(cnnviz::parse_dtype("float16") == cnnviz::DType::kFloat16);
   CHECK(cnnviz::dtype_size(cnnviz::DType::kInt64) == 8);
   CHECK(cnnviz::dtype_name(cnnviz::DType::kFloat64) == "float64");

@@ -31,7 +31,7 @@ TEST_CASE("torchinfo's mult-adds rule", "[summary]") {
   CHECK(torchinfo_mult_adds(conv, {}) == 0);
 }
 
-TEST_CASE("rows follow calls; repeated calls are recursive; depth indices run per depth", "[summary]") {
+TEST_CASE("rows follow calls and repeated calls are recursive and depth indices run per depth", "[summary]") {
   ModuleTree tree;
   const int root = add_node(tree, "", "Net", -1);
   const int seq = add_node(tree, "body", "Sequential", root);

@@ -7,7 +7,7 @@ using namespace cnnviz;
 using cnnviz::test::add_node;
 using cnnviz::test::call;
 
-TEST_CASE("JSON carries the schema, the context, every row and the totals", "[summary]") {
+TEST_CASE("JSON carries the schema and the context and every row and the totals", "[summary]") {
   ModuleTree tree;
   const int root = add_node(tree, "", "Net", -1);
   const int conv = add_node(tree, "conv", "Conv2d", root, 224);

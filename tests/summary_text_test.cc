@@ -68,7 +68,7 @@ TEST_CASE("depth limit: a container at the limit shows its subtree", "[summary]"
   CHECK(text.find("Conv2d") == std::string::npos);
 }
 
-TEST_CASE("all columns, var names and ascii glyphs", "[summary]") {
+TEST_CASE("all columns with var names and ascii glyphs", "[summary]") {
   Fixture f;
   TextOptions o;
   o.columns = {Column::kInputSize, Column::kParamsPercent, Column::kKernelSize, Column::kTrainable};
@@ -95,7 +95,7 @@ TEST_CASE("long names widen the name column in steps of five", "[summary]") {
   CHECK_THAT(text, StartsWith(std::string(45 + 50, '=') + "\n"));
 }
 
-TEST_CASE("totals: units, thousands and exact integers", "[summary]") {
+TEST_CASE("totals: units and thousands and exact integers", "[summary]") {
   Fixture f;
   f.stats.total_params = 11689512;
   f.stats.trainable_params = 11689512;

@@ -12,7 +12,6 @@ namespace cnnviz {
 /// One call of one submodule's forward, as it happened: shapes only, no activation is kept.
 struct ModuleCall {
   int node = -1;                      ///< index into ModuleTree::nodes
-  int call_index = 0;                 ///< 0 for a module's first call, 1 for its second, ...
   std::vector<int64_t> input_shape;   ///< first tensor of the first argument ([] if none)
   std::vector<int64_t> output_shape;  ///< torchinfo's rule: the tensor, a tuple's first, a dict's last
   int64_t output_elem_bytes = 0;      ///< element size of that output tensor (0 if none)

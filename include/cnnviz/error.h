@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 #include <string>
-#include <string_view>
 
 namespace cnnviz {
 
@@ -13,7 +12,7 @@ enum class ErrorKind {
   kUsage,      ///< 2: a bad option or option value (e.g. a malformed --input)
   kInput,      ///< 3: an input file is missing, a directory or unreadable
   kModel,      ///< 4: the file is not a TorchScript model cnnviz can load
-  kData,       ///< 5: inputs do not fit the model (count, dtype)
+  kData,       ///< 5: inputs do not fit the model (their number)
   kExecution,  ///< 6: the model's forward pass failed
   kResource,   ///< 7: refused by a resource guard (memory)
   kDevice,     ///< 8: the requested device is not available
@@ -23,9 +22,6 @@ enum class ErrorKind {
 
 /// The process exit code for a kind (see the table in docs/cli.md).
 int exit_code(ErrorKind kind);
-
-/// Short lowercase name of a kind ("usage", "model", ...), used in JSON error objects.
-std::string_view error_kind_name(ErrorKind kind);
 
 /// The only exception type libcnnviz throws. Its message is one lowercase line that names the
 /// offending input and, where there is one, a fix.

@@ -7,7 +7,8 @@
 namespace cnnviz {
 
 /// Bytes this process may still use: MemAvailable from /proc/meminfo, lowered to the cgroup's
-/// memory.max (v2) or memory.limit_in_bytes (v1) headroom when one is set. -1 if unknown.
+/// memory.max (v2) or memory.limit_in_bytes (v1) headroom and to the RLIMIT_AS (ulimit -v) headroom
+/// when those are set. -1 if unknown.
 int64_t available_memory_bytes();
 
 /// The default --max-memory: 80% of available_memory_bytes(), or 8 GB when that is unknown.

@@ -19,6 +19,7 @@ struct SummaryStats {
   int64_t forward_backward_bytes = 0;  ///< Σ 2 x output bytes of leaf rows that have parameters
   int64_t param_bytes = 0;       ///< bytes of every distinct parameter tensor
   int64_t total_bytes = 0;       ///< input + forward/backward + params
+  int64_t buffer_elements = 0;   ///< elements of buffers (BatchNorm running stats): not params
   /// What torchinfo 1.8.0 prints as Total params: Σ leaf params + container leftovers, skipping
   /// (recursive) rows. Differs from total_params when a module or tensor is shared.
   int64_t torchinfo_total_params = 0;

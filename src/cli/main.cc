@@ -50,7 +50,7 @@ int real_main(int argc, char** argv) {
     for (const auto& c : commands) {
       if (c.app->parsed()) where += " " + c.app->get_name();
     }
-    fmt::print(stderr, "{}: error: {}; see '{} --help'\n", where, e.what(), where);
+    fmt::print(stderr, "cnnviz: error: {}; see '{} --help'\n", e.what(), where);
     return cnnviz::exit_code(cnnviz::ErrorKind::kUsage);
   }
 

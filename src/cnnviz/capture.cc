@@ -27,7 +27,6 @@ struct Recorder {
   const std::unordered_map<const c10::ivalue::Object*, int>* node_of = nullptr;
   std::vector<ModuleCall> calls;
   std::vector<int> open;          // indices into calls of the calls still running
-  std::vector<int> calls_per_node;
 };
 
 thread_local Recorder* active_recorder = nullptr;
@@ -70,7 +69,6 @@ void pre_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   if (it == rec->node_of->end()) return;
   ModuleCall call;
   call.node = it->second;
-  call.call_index = rec->calls_per_node[static_cast<std::size_t>(call.node)]++;
   call.input_shape = shape_of(first_tensor(arg, false));
   rec->open.push_back(static_cast<int>(rec->calls.size()));
   rec->calls.push_back(std::move(call));
@@ -191,7 +189,6 @@ std::string describe_node(const ModuleTree& tree, int node) {
 /// Runs forward once with `rec` installed; converts any exception into Error(kExecution).
 void run_recorded(Model::Impl& impl, const std::vector<InputSpec>& specs, c10::Device device, Recorder& rec) {
   rec.node_of = &impl.node_of;
-  rec.calls_per_node.assign(impl.tree.nodes.size(), 0);
   WarningCollector collect(impl.warnings);
   try {
     torch::NoGradGuard no_grad;
@@ -207,8 +204,14 @@ void run_recorded(Model::Impl& impl, const std::vector<InputSpec>& specs, c10::D
         break;
       }
     }
-    throw Error(ErrorKind::kExecution, "the forward pass of '" + impl.file.path + "' failed" + where + ": " +
-                                           torch_error_message(e) + last + "; check --input and --dtype");
+    const std::string message = torch_error_message(e);
+    if (dynamic_cast<const std::bad_alloc*>(&e) || message.find("not enough memory") != std::string::npos ||
+        message.find("out of memory") != std::string::npos) {
+      throw Error(ErrorKind::kResource, "the forward pass of '" + impl.file.path + "' ran out of memory" + where + ": " +
+                                            message + "; use a smaller --input or a lower --max-memory so the guard refuses it");
+    }
+    throw Error(ErrorKind::kExecution, "the forward pass of '" + impl.file.path + "' failed" + where + ": " + message +
+                                           last + "; check --input and --dtype");
   }
 }
 
@@ -289,9 +292,10 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
           }
         }
       }
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
+      // Some ops have no meta kernel, and traced files may hold CPU tensor constants.
       result.notes.push_back("no memory estimate beyond the inputs: the model does not run on PyTorch's meta device (" +
-                             std::string(e.what()).substr(0, 200) + ")");
+                             torch_error_message(e).substr(0, 300) + ")");
     }
   }
   if (options.max_memory_bytes > 0) {

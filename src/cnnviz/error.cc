@@ -18,22 +18,6 @@ int exit_code(ErrorKind kind) {
   return 1;
 }
 
-std::string_view error_kind_name(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kInternal: return "internal";
-    case ErrorKind::kUsage: return "usage";
-    case ErrorKind::kInput: return "input";
-    case ErrorKind::kModel: return "model";
-    case ErrorKind::kData: return "data";
-    case ErrorKind::kExecution: return "execution";
-    case ErrorKind::kResource: return "resource";
-    case ErrorKind::kDevice: return "device";
-    case ErrorKind::kOutput: return "output";
-    case ErrorKind::kCheck: return "check";
-  }
-  return "internal";
-}
-
 Error::Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
 
 Error Error::file_not_found(const std::string& path) {

@@ -79,9 +79,10 @@ std::vector<LayerRecord> build_layer_records(const ModuleTree& tree, const std::
   std::vector<LayerRecord> rows;
   rows.reserve(calls.size());
   std::unordered_set<int> seen;
+  std::unordered_map<int, int> calls_of_node;
   for (const ModuleCall& call : calls) {
     LayerRecord r = row_for_node(tree, call.node);
-    r.call_index = call.call_index;
+    r.call_index = calls_of_node[call.node]++;
     r.is_recursive = !seen.insert(call.node).second;
     r.executed = call.finished;
     r.input_shape = call.input_shape;

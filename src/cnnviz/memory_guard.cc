@@ -1,6 +1,10 @@
 #include "cnnviz/memory_guard.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -46,6 +50,18 @@ int64_t available_memory_bytes() {
     const int64_t headroom = std::max<int64_t>(limit - usage, 0);
     available = available < 0 ? headroom : std::min(available, headroom);
   }
+  // An address-space limit (ulimit -v) caps what this process can allocate, whatever is free.
+  struct rlimit as {};
+  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    int64_t vm_kb = 0;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmSize:", 0) == 0) vm_kb = std::atoll(line.c_str() + 7);
+    }
+    const int64_t headroom = std::max<int64_t>(static_cast<int64_t>(as.rlim_cur) - vm_kb * 1024, 0);
+    available = available < 0 ? headroom : std::min(available, headroom);
+  }
   return available;
 }
 
@@ -80,7 +96,10 @@ int64_t parse_memory_size(std::string_view text) {
   else if (unit == "TiB") scale = 1024.0 * 1024 * 1024 * 1024;
   else throw fail();
   const double bytes = value * scale;
-  if (!std::isfinite(bytes) || bytes < 1e6 || bytes > 9e18) throw fail();
+  if (!std::isfinite(bytes) || bytes < 0 || bytes > 9e18) throw fail();
+  if (bytes < 1e6) {
+    throw Error::usage("--max-memory '" + std::string(text) + "' is below the minimum of 1 MB; no model fits in that");
+  }
   return static_cast<int64_t>(bytes);
 }
 

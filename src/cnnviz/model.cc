@@ -32,21 +32,32 @@ std::string torch_error_message(const std::exception& e) {
   } else {
     text = e.what();
   }
-  // TorchScript errors carry a serialized-code traceback; the message proper is the last line that is
-  // not source context. C++ backtraces start with "Exception raised from".
-  std::istringstream lines(text);
-  std::string line, best;
-  while (std::getline(lines, line)) {
-    if (line.rfind("Exception raised from", 0) == 0) break;
-    const auto first = line.find_first_not_of(" \t~^");
-    if (first == std::string::npos) continue;
-    if (line.rfind("  File \"", 0) == 0 || line.rfind("Traceback", 0) == 0 || line[0] == ' ') continue;
-    best = line.substr(first);
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("Exception raised from", 0) == 0) break;  // a C++ backtrace follows
+      if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+    }
   }
-  // Dispatcher errors put the useful part first: "Could not run 'aten::x' with arguments from the 'Meta' backend."
-  const auto could_not_run = text.find("Could not run '");
-  if (could_not_run != std::string::npos) best = text.substr(could_not_run, text.find('\n', could_not_run) - could_not_run);
-  if (best.empty()) best = text.substr(0, text.find('\n'));
+  std::string best;
+  // Dispatcher errors: "Could not run 'aten::x' with arguments from the 'Meta' backend. ..."
+  for (const auto& line : lines) {
+    if (best.empty() && line.rfind("Could not run '", 0) == 0) best = line;
+  }
+  // Interpreter errors end with the Python-style "RuntimeError: ..." after a TorchScript traceback;
+  // compile errors (ErrorReport) put the message first and the source context after it.
+  if (best.empty() && !lines.empty()) {
+    const bool traceback = lines[0].rfind("The following operation failed", 0) == 0 || lines[0].rfind("Traceback", 0) == 0;
+    if (traceback) {
+      for (auto it = lines.rbegin(); it != lines.rend() && best.empty(); ++it) {
+        if ((*it)[0] != ' ' && it->find("Error: ") != std::string::npos) best = *it;
+      }
+    }
+    if (best.empty()) best = lines[0];
+  }
+  while (!best.empty() && (best.back() == ' ' || best.back() == '.')) best.pop_back();
   if (best.size() > 400) best = best.substr(0, 397) + "...";
   return best;
 }
@@ -75,7 +86,7 @@ c10::Device resolve_device(DeviceKind kind) {
       if (!libtorch_has_cuda()) {
         throw Error(ErrorKind::kDevice, "--device cuda: this cnnviz is built against a CPU-only LibTorch " +
                                             libtorch_version() +
-                                            "; use --device cpu, or rebuild against a CUDA LibTorch (docs/cuda.md)");
+                                            "; use --device cpu, or rebuild against a CUDA LibTorch (README: Building against another LibTorch)");
       }
       throw Error(ErrorKind::kDevice, "--device cuda: no CUDA device is visible to LibTorch " + libtorch_version() +
                                           "; check the driver and CUDA_VISIBLE_DEVICES, or use --device cpu");

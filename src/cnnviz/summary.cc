@@ -13,6 +13,7 @@ Summary summarize_model(const SummaryRequest& request) {
   SummaryContext& ctx = summary.context;
   ctx.model_path = request.model_path;
   ctx.model_file_bytes = model.file().file_bytes;
+  ctx.model_format_version = model.file().format_version;
   ctx.frozen = tree.frozen;
   ctx.device = model.device_name();
   ctx.inputs = request.inputs;
@@ -29,6 +30,7 @@ Summary summarize_model(const SummaryRequest& request) {
   } else {
     CaptureResult capture = capture_module_calls(model, {request.inputs, request.max_memory_bytes});
     summary.records = build_layer_records(tree, capture.calls);
+    ctx.memory_estimate_bytes = capture.estimated_bytes;
     ctx.notes.insert(ctx.notes.end(), capture.notes.begin(), capture.notes.end());
   }
   summary.stats = compute_summary_stats(summary.records, tree, request.inputs);

@@ -36,6 +36,7 @@ nlohmann::ordered_json summary_to_json(const std::vector<LayerRecord>& records, 
   doc["model"] = {{"path", ctx.model_path},
                   {"sha256", ctx.model_sha256},
                   {"file_bytes", ctx.model_file_bytes},
+                  {"format_version", ctx.model_format_version},
                   {"frozen", ctx.frozen}};
   doc["device"] = ctx.device;
   auto inputs = nlohmann::ordered_json::array();
@@ -78,6 +79,8 @@ nlohmann::ordered_json summary_to_json(const std::vector<LayerRecord>& records, 
       {"forward_backward_bytes", stats.forward_backward_bytes},
       {"param_bytes", stats.param_bytes},
       {"estimated_total_bytes", stats.total_bytes},
+      {"buffer_elements", stats.buffer_elements},
+      {"memory_estimate_bytes", ctx.memory_estimate_bytes},
       {"torchinfo_1_8_total_params", stats.torchinfo_total_params},
   };
   doc["notes"] = ctx.notes;

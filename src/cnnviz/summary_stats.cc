@@ -10,6 +10,7 @@ SummaryStats compute_summary_stats(const std::vector<LayerRecord>& records, cons
   s.trainable_params = tree.trainable_params;
   s.non_trainable_params = s.total_params - s.trainable_params;
   s.param_bytes = tree.param_bytes;
+  s.buffer_elements = tree.buffer_count;
 
   for (const LayerRecord& r : records) {
     if (r.is_leaf) {

@@ -1,0 +1,65 @@
+// In-process timing for scripts/benchmark: a bare LibTorch load + forward (what a user's own C++ would
+// do) versus cnnviz's whole summary (load, meta dry run, instrumented forward, records, text), each
+// repeated in one process. Prints one time in seconds per repetition.
+//
+//   cnnviz_bench bare|summary MODEL SHAPE [REPEATS] [THREADS]
+
+#include <torch/script.h>
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "cnnviz/error.h"
+#include "cnnviz/input_spec.h"
+#include "cnnviz/summary.h"
+#include "cnnviz/summary_text.h"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: cnnviz_bench bare|summary MODEL SHAPE [REPEATS] [THREADS]\n");
+    return 2;
+  }
+  const std::string mode = argv[1], model = argv[2];
+  try {
+    const std::vector<int64_t> shape = cnnviz::parse_input_shape(argv[3]);
+    const int repeats = argc > 4 ? std::stoi(argv[4]) : 5;
+    at::set_num_threads(argc > 5 ? std::stoi(argv[5]) : 1);
+    for (int i = 0; i < repeats; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      if (mode == "bare") {
+        torch::jit::Module m = torch::jit::load(model);
+        m.eval();
+        torch::NoGradGuard no_grad;
+        at::Tensor y = m.forward({at::rand(shape)}).toTensor();
+        if (!y.defined()) return 1;
+      } else if (mode == "summary") {
+        cnnviz::SummaryRequest request;
+        request.model_path = model;
+        request.inputs = {cnnviz::InputSpec{shape, cnnviz::DType::kFloat32}};
+        request.max_memory_bytes = int64_t{1} << 40;
+        const cnnviz::Summary s = cnnviz::summarize_model(request);
+        const std::string text = cnnviz::render_summary_text(s.records, s.stats, cnnviz::TextOptions{});
+        if (text.empty()) return 1;
+      } else {
+        std::fprintf(stderr, "cnnviz_bench: unknown mode '%s'\n", mode.c_str());
+        return 2;
+      }
+      std::printf("%.6f\n", seconds_since(start));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cnnviz_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
