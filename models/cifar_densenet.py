@@ -10,7 +10,7 @@ from typing import List, Sequence
 import torch
 from torch import nn
 
-from cifar_common import ACT_FN_BY_NAME, kaiming_nonlinearity
+from cifar_common import ACT_FN_BY_NAME, init_params
 
 
 class DenseLayer(nn.Module):
@@ -108,16 +108,8 @@ class DenseNet(nn.Module):
             nn.Flatten(),
             nn.Linear(c_hidden, num_classes),
         )
-        self._init_params(act_fn_name)
+        init_params(self, act_fn_name)
 
-    def _init_params(self, act_fn_name: str) -> None:
-        nonlinearity = kaiming_nonlinearity(act_fn_name)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity=nonlinearity)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_net(x)

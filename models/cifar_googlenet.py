@@ -15,7 +15,7 @@ from typing import Callable, Dict
 import torch
 from torch import nn
 
-from cifar_common import ACT_FN_BY_NAME, kaiming_nonlinearity
+from cifar_common import ACT_FN_BY_NAME, init_params
 
 
 def _conv_bn_act(c_in: int, c_out: int, kernel_size: int,
@@ -103,17 +103,8 @@ class GoogleNet(nn.Module):
             nn.Flatten(),
             nn.Linear(128, num_classes),
         )
-        self._init_params(act_fn_name)
+        init_params(self, act_fn_name)
 
-    def _init_params(self, act_fn_name: str) -> None:
-        # Kaiming init matched to the activation; BatchNorm starts as identity.
-        nonlinearity = kaiming_nonlinearity(act_fn_name)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity=nonlinearity)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_net(x)

@@ -444,34 +444,19 @@ def with_unknown_op(archive: bytes) -> bytes:
 
 
 def with_version(archive: bytes, version: int) -> bytes:
-    """The archive rewritten by zipfile with '<archive>/version' set to `version`.
+    """The archive with its '<archive>/version' record set to `version`."""
+    found = []
 
-    Every other record keeps its name, order, bytes and compression (torch
-    stores tensor data and version uncompressed and deflates code), and stored
-    records keep torch's 64-byte data alignment via a padding extra field.
-    """
-    source = zipfile.ZipFile(io.BytesIO(archive))
-    out = io.BytesIO()
-    found = False
-    with zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            payload = source.read(info)
-            if is_version_record(info.filename):
-                payload = f"{version}\n".encode()
-                found = True
-            record = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            record.compress_type = info.compress_type
-            record.external_attr = info.external_attr
-            if record.compress_type == zipfile.ZIP_STORED:
-                # Local header = 30 bytes + name + extra; pad so the data starts
-                # on a 64-byte boundary, like torch's writer does.
-                fixed = out.tell() + 30 + len(info.filename.encode()) + 4
-                pad = -fixed % 64
-                record.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
-            target.writestr(record, payload)
+    def edit(name: str, payload: bytes) -> bytes:
+        if is_version_record(name):
+            found.append(name)
+            return f"{version}\n".encode()
+        return payload
+
+    result = rewrite_archive(archive, edit)
     if not found:
         raise RuntimeError("tiny_cnn.script.pt has no <archive>/version record")
-    return out.getvalue()
+    return result
 
 
 def export_bad(spec: Spec, out_dir: Path) -> None:

@@ -66,3 +66,26 @@ TEST_CASE("entries pointing outside the file are refused", "[model][models]") {
   write(dir.file("bad.pt"), bytes);
   CHECK_THAT(refusal(dir.file("bad.pt")), Contains("beyond the end of the file"));
 }
+
+TEST_CASE("entry names that climb out of the archive are refused", "[model][models]") {
+  test::TempDir dir;
+  std::string bytes = test::read_file(test::model_path("tiny_cnn.script.pt"));
+  // Same length, in the local and the central header alike.
+  const std::string name = "tiny_cnn.script/data.pkl", evil = "tiny_cnn.script/../a.pkl";
+  REQUIRE(name.size() == evil.size());
+  for (std::size_t at = bytes.find(name); at != std::string::npos; at = bytes.find(name, at)) bytes.replace(at, name.size(), evil);
+  write(dir.file("climb.pt"), bytes);
+  CHECK_THAT(refusal(dir.file("climb.pt")), Contains("escapes the archive"));
+}
+
+TEST_CASE("archives with more entries than the limit are refused", "[model][models]") {
+  ArchiveLimits limits;
+  limits.max_entries = 5;
+  try {
+    preflight_archive(test::model_path("tiny_cnn.script.pt"), "1.13.0", limits);
+    FAIL("accepted");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kModel);
+    CHECK_THAT(e.what(), Contains("more than the limit of 5"));
+  }
+}

@@ -2,8 +2,12 @@
 // do) versus cnnviz's whole summary (load, meta dry run, instrumented forward, records, text), each
 // repeated in one process. Prints one time in seconds per repetition.
 //
-//   cnnviz_bench bare|summary MODEL SHAPE [REPEATS] [THREADS]
+//   cnnviz_bench bare|bare-noopt|summary MODEL SHAPE [REPEATS] [THREADS]
+//
+// bare-noopt is bare with the graph executor's optimisation off, as cnnviz runs models: the difference
+// between it and summary is the cost of cnnviz's capture alone.
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include <ATen/Parallel.h>
@@ -27,7 +31,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: cnnviz_bench bare|summary MODEL SHAPE [REPEATS] [THREADS]\n");
+    std::fprintf(stderr, "usage: cnnviz_bench bare|bare-noopt|summary MODEL SHAPE [REPEATS] [THREADS]\n");
     return 2;
   }
   const std::string mode = argv[1], model = argv[2];
@@ -37,7 +41,8 @@ int main(int argc, char** argv) {
     at::set_num_threads(argc > 5 ? std::stoi(argv[5]) : 1);
     for (int i = 0; i < repeats; ++i) {
       const auto start = std::chrono::steady_clock::now();
-      if (mode == "bare") {
+      if (mode == "bare" || mode == "bare-noopt") {
+        if (mode == "bare-noopt") torch::jit::setGraphExecutorOptimize(false);
         torch::jit::Module m = torch::jit::load(model);
         m.eval();
         torch::NoGradGuard no_grad;
