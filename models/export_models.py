@@ -49,6 +49,7 @@ import cifar_densenet  # noqa: E402  (needs MODELS_DIR on sys.path)
 import cifar_googlenet  # noqa: E402
 import cifar_resnet  # noqa: E402
 import fixtures  # noqa: E402
+import references  # noqa: E402
 import unet  # noqa: E402
 
 Shape = Tuple[int, ...]
@@ -58,6 +59,7 @@ KIND_MODEL = "model"          # <name>.script.pt + <name>.trace.pt + <name>.json
 KIND_FROZEN = "frozen"        # <name>.pt (torch.jit.freeze of the script) + <name>.json
 KIND_OPTIMIZED = "optimized"  # <name>.pt (see optimize_for_inference below) + <name>.json
 KIND_BAD = "bad"              # bad/* : files that must fail to load
+KIND_REFERENCES = "references"  # references/* : test images and what PyTorch makes of them
 
 IMAGENET_INPUT: Tuple[Shape, ...] = ((1, 3, 224, 224),)
 CIFAR_INPUT: Tuple[Shape, ...] = ((1, 3, 32, 32),)
@@ -105,6 +107,8 @@ class Spec:
             return [f"{self.name}.script.pt", f"{self.name}.trace.pt", f"{self.name}.json"]
         if self.kind in (KIND_FROZEN, KIND_OPTIMIZED):
             return [f"{self.name}.pt", f"{self.name}.json"]
+        if self.kind == KIND_REFERENCES:
+            return ["references/photo.png", "references/vgg16.trace.features.0.npy"]
         return [f"bad/{file}" for file in BAD_FILES]
 
 
@@ -151,6 +155,8 @@ _SPEC_LIST = [
          IMAGENET_INPUT, 11_689_512),
     Spec("bad", KIND_BAD, fixtures.TinyCNN, CIFAR_INPUT, 6_362, ("fixtures.py",),
          depends=("tiny_cnn",)),
+    Spec("references", KIND_REFERENCES, fixtures.TinyCNN, CIFAR_INPUT, None, ("references.py",),
+         depends=("vgg16", "vgg11", "resnet18")),
 ]
 SPECS: Dict[str, Spec] = {spec.name: spec for spec in _SPEC_LIST}
 
@@ -517,6 +523,8 @@ def export(spec: Spec, out_dir: Path, force: bool) -> str:
     (out_dir / f"{spec.name}.stamp").unlink(missing_ok=True)
     if spec.kind == KIND_BAD:
         export_bad(spec, out_dir)
+    elif spec.kind == KIND_REFERENCES:
+        references.export_references(out_dir, write_bytes)
     else:
         export_torchscript(spec, out_dir)
     write_bytes(out_dir / f"{spec.name}.stamp", (stamp + "\n").encode())

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "cnnviz/float_array.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/model.h"
 
@@ -21,7 +23,13 @@ struct ModuleCall {
 /// What capture_module_calls needs besides the model.
 struct CaptureOptions {
   std::vector<InputSpec> inputs;  ///< one per forward argument
+  /// Real input values (float32, one per forward argument, e.g. a preprocessed image), used instead of
+  /// random ones; `inputs` must then give their shapes.
+  std::vector<FloatArray> input_data;
   int64_t max_memory_bytes = 0;   ///< refuse (Error kResource) when the estimate exceeds this; 0 = no limit
+  /// Nodes whose output is copied, as it is when the module returns (before any later in-place op
+  /// changes it), into CaptureResult::outputs. The first call of each counts.
+  std::vector<int> keep_outputs;
 };
 
 /// The calls of one forward pass in call order (a parent before its children), plus notes for the user.
@@ -29,6 +37,7 @@ struct CaptureResult {
   std::vector<ModuleCall> calls;
   int64_t estimated_bytes = 0;     ///< memory estimate the guard checked
   std::vector<std::string> notes;  ///< e.g. why the meta dry run was skipped
+  std::map<int, FloatArray> outputs;  ///< node -> its first call's output (float32, on the CPU)
 };
 
 /// Runs the model once on random inputs (torch.rand, as torchinfo; zeros for int64) and records every

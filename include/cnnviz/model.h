@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "cnnviz/float_array.h"
 #include "cnnviz/module_tree.h"
 
 namespace cnnviz {
@@ -40,6 +41,10 @@ class Model {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+/// A float32 copy of parameter `name` ("weight") of the module at ModuleTree node `node`, e.g. a
+/// Conv2d weight [out, in / groups, kh, kw]. Throws Error(kModel) if the module has no such tensor.
+FloatArray module_parameter(const Model& model, int node, const std::string& name);
 
 /// Checks the file (exists, regular, a TorchScript zip archive of a version this LibTorch reads), loads
 /// it onto the device and prepares per-module capture. Throws Error: kInput (missing, directory,

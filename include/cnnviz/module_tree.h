@@ -14,6 +14,16 @@ struct KernelSize {
   bool is_scalar = false;  ///< stored as a single int
 };
 
+/// Hyper-parameters of a convolution module (Conv1d/2d/3d, ConvTranspose*d), read from the module's
+/// constants (scripted files) or from its forward graph's convolution call (traced files).
+struct ConvParams {
+  std::vector<int64_t> stride;
+  std::vector<int64_t> padding;  ///< empty when the module pads by name ("same", "valid")
+  std::vector<int64_t> dilation;
+  int64_t groups = 1;
+  bool transposed = false;
+};
+
 /// One submodule of a loaded model: plain data, no LibTorch types.
 struct ModuleNode {
   std::string path;        ///< dotted attribute path, "" for the root ("layer1.0.conv1")
@@ -31,6 +41,8 @@ struct ModuleNode {
   int64_t weight_bias_params = 0;
   int64_t other_weight_bias_params = 0;
   std::optional<KernelSize> kernel_size;  ///< for convolutions and pools
+  std::optional<ConvParams> conv;         ///< for convolutions
+  std::vector<int64_t> weight_shape;      ///< shape of the module's own `weight`, if it has one
 };
 
 /// The module hierarchy of a model in pre-order (nodes[0] is the root), with whole-model totals.

@@ -6,6 +6,7 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/memory_guard.h"
+#include "cnnviz/output_file.h"
 #include "cnnviz/runtime.h"
 
 namespace cnnviz::cli {
@@ -28,6 +29,26 @@ DeviceKind apply_common_options(const CommonOptions& options) {
 
 int64_t memory_limit(const CommonOptions& options) {
   return options.max_memory.empty() ? default_memory_limit() : parse_memory_size(options.max_memory);
+}
+
+std::vector<InputSpec> parse_input_specs(const std::vector<std::string>& inputs, const std::vector<std::string>& dtypes) {
+  if (!dtypes.empty() && dtypes.size() != 1 && dtypes.size() != inputs.size()) {
+    throw Error::usage("--dtype was given " + std::to_string(dtypes.size()) + " times for " +
+                       std::to_string(inputs.size()) + " --input; give one --dtype for all inputs or one per input");
+  }
+  std::vector<InputSpec> specs;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    InputSpec spec;
+    spec.shape = parse_input_shape(inputs[i]);
+    if (!dtypes.empty()) spec.dtype = parse_dtype(dtypes[dtypes.size() == 1 ? 0 : i]);
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+void write_output(const std::string& path, const std::string& bytes) {
+  write_file_atomically(path, bytes);
+  if (path != "-") write_stdout(path + "\n");
 }
 
 void write_stdout(const std::string& text) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cnnviz/input_spec.h"
 #include "cnnviz/model.h"
 
 namespace cnnviz::cli {
@@ -22,6 +23,13 @@ DeviceKind apply_common_options(const CommonOptions& options);
 
 /// The --max-memory limit in bytes.
 int64_t memory_limit(const CommonOptions& options);
+
+/// Parses repeated --input shapes and --dtype names (none: float32; one: for every input; or one per
+/// input). Throws Error(kUsage).
+std::vector<InputSpec> parse_input_specs(const std::vector<std::string>& inputs, const std::vector<std::string>& dtypes);
+
+/// Writes `bytes` to `path` atomically ("-": stdout) and, for a file, prints its path on stdout.
+void write_output(const std::string& path, const std::string& bytes);
 
 /// Writes `text` to stdout in one call and flushes; Error(kOutput) if that fails (e.g. a closed pipe).
 void write_stdout(const std::string& text);

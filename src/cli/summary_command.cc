@@ -9,21 +9,6 @@
 namespace cnnviz::cli {
 namespace {
 
-std::vector<InputSpec> parse_inputs(const SummaryOptions& o) {
-  if (!o.dtypes.empty() && o.dtypes.size() != 1 && o.dtypes.size() != o.inputs.size()) {
-    throw Error::usage("--dtype was given " + std::to_string(o.dtypes.size()) + " times for " +
-                       std::to_string(o.inputs.size()) + " --input; give one --dtype for all inputs or one per input");
-  }
-  std::vector<InputSpec> specs;
-  for (std::size_t i = 0; i < o.inputs.size(); ++i) {
-    InputSpec spec;
-    spec.shape = parse_input_shape(o.inputs[i]);
-    if (!o.dtypes.empty()) spec.dtype = parse_dtype(o.dtypes[o.dtypes.size() == 1 ? 0 : i]);
-    specs.push_back(std::move(spec));
-  }
-  return specs;
-}
-
 TextOptions text_options(const SummaryOptions& o, bool has_input) {
   TextOptions t;
   t.depth = o.depth;
@@ -87,7 +72,7 @@ void run_summary_command(const SummaryOptions& o) {
   // Validate every option before loading anything.
   SummaryRequest request;
   request.model_path = o.model;
-  request.inputs = parse_inputs(o);
+  request.inputs = parse_input_specs(o.inputs, o.dtypes);
   const TextOptions text = text_options(o, !request.inputs.empty());
   if (o.expect_mult_adds && request.inputs.empty()) {
     throw Error::usage("--expect-mult-adds needs a forward pass; add --input, e.g. --input 1,3,224,224");

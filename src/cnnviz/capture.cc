@@ -26,8 +26,19 @@ namespace {
 struct Recorder {
   const std::unordered_map<const c10::ivalue::Object*, int>* node_of = nullptr;
   std::vector<ModuleCall> calls;
-  std::vector<int> open;          // indices into calls of the calls still running
+  std::vector<int> open;                  // indices into calls of the calls still running
+  std::unordered_set<int> keep;           // nodes whose output is copied
+  std::map<int, FloatArray> outputs;      // the copies
 };
+
+// A float32 CPU copy of `t`, taken now: later in-place ops on `t` do not reach it.
+FloatArray copy_to_float_array(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  FloatArray a;
+  a.shape = c.sizes().vec();
+  a.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return a;
+}
 
 thread_local Recorder* active_recorder = nullptr;
 
@@ -87,6 +98,9 @@ void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   call.output_shape = shape_of(t);
   call.output_elem_bytes = t && t->defined() ? static_cast<int64_t>(t->element_size()) : 0;
   call.finished = true;
+  if (t && t->defined() && rec->keep.count(call.node) && !rec->outputs.count(call.node)) {
+    rec->outputs.emplace(call.node, copy_to_float_array(*t));
+  }
 }
 
 // CONSERVATIVE alias analysis marks the ops as having side effects, so dead-code elimination and
@@ -142,8 +156,16 @@ class MetaSwap {
   std::vector<Saved> saved_;
 };
 
-std::vector<c10::IValue> make_inputs(const std::vector<InputSpec>& specs, c10::Device device) {
+std::vector<c10::IValue> make_inputs(const std::vector<InputSpec>& specs, const std::vector<FloatArray>& data,
+                                     c10::Device device) {
   std::vector<c10::IValue> inputs;
+  if (!data.empty() && !device.is_meta()) {
+    for (const auto& d : data) {
+      FloatArray copy = d;  // from_blob does not own its memory
+      inputs.emplace_back(at::from_blob(copy.values.data(), copy.shape, at::kFloat).clone().to(device));
+    }
+    return inputs;
+  }
   for (const auto& spec : specs) {
     // torchinfo: torch.rand(*size).type(dtype), which makes int64 inputs all zeros.
     at::Tensor t;
@@ -187,12 +209,12 @@ std::string describe_node(const ModuleTree& tree, int node) {
 }
 
 /// Runs forward once with `rec` installed; converts any exception into Error(kExecution).
-void run_recorded(Model::Impl& impl, const std::vector<InputSpec>& specs, c10::Device device, Recorder& rec) {
+void run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::Device device, Recorder& rec) {
   rec.node_of = &impl.node_of;
   WarningCollector collect(impl.warnings);
   try {
     torch::NoGradGuard no_grad;
-    std::vector<c10::IValue> inputs = make_inputs(specs, device);
+    std::vector<c10::IValue> inputs = make_inputs(options.inputs, options.input_data, device);
     RecorderScope scope(rec);
     impl.module.forward(std::move(inputs));
   } catch (const std::exception& e) {
@@ -282,14 +304,17 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
       ensure_meta_kernels();
       Recorder dry;
       MetaSwap swap(impl.module);
-      run_recorded(impl, options.inputs, c10::Device(c10::kMeta), dry);
+      run_recorded(impl, options, c10::Device(c10::kMeta), dry);
+      std::unordered_set<int> kept;
       for (const ModuleCall& call : dry.calls) {
-        if (!impl.tree.nodes[static_cast<std::size_t>(call.node)].is_leaf) continue;
+        // Every leaf's output, plus one copy of each kept output.
+        const bool copied = std::count(options.keep_outputs.begin(), options.keep_outputs.end(), call.node) &&
+                            kept.insert(call.node).second;
+        const int64_t copies = (impl.tree.nodes[static_cast<std::size_t>(call.node)].is_leaf ? 1 : 0) + (copied ? 1 : 0);
         int64_t bytes = 0;
-        if (!__builtin_mul_overflow(shape_numel(call.output_shape), call.output_elem_bytes, &bytes)) {
-          if (__builtin_add_overflow(result.estimated_bytes, bytes, &result.estimated_bytes)) {
-            result.estimated_bytes = std::numeric_limits<int64_t>::max();
-          }
+        if (__builtin_mul_overflow(shape_numel(call.output_shape), call.output_elem_bytes * copies, &bytes) ||
+            __builtin_add_overflow(result.estimated_bytes, bytes, &result.estimated_bytes)) {
+          result.estimated_bytes = std::numeric_limits<int64_t>::max();
         }
       }
     } catch (const std::exception& e) {
@@ -303,8 +328,10 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
   }
 
   Recorder rec;
-  run_recorded(impl, options.inputs, impl.device, rec);
+  rec.keep.insert(options.keep_outputs.begin(), options.keep_outputs.end());
+  run_recorded(impl, options, impl.device, rec);
   result.calls = std::move(rec.calls);
+  result.outputs = std::move(rec.outputs);
   for (const auto& w : impl.warnings) result.notes.push_back("the model warned: " + w);
   return result;
 }

@@ -107,6 +107,20 @@ void check_regular_file(const std::string& path) {
 
 }  // namespace
 
+FloatArray module_parameter(const Model& model, int node, const std::string& name) {
+  const Model::Impl& impl = model.impl();
+  const torch::jit::Module& m = impl.modules.at(static_cast<std::size_t>(node));
+  const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(node));
+  if (!m.hasattr(name) || !m.attr(name).isTensor()) {
+    throw Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path + "' has no " + name);
+  }
+  const at::Tensor t = m.attr(name).toTensor().detach().to(at::kCPU, at::kFloat).contiguous();
+  FloatArray a;
+  a.shape = t.sizes().vec();
+  a.values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  return a;
+}
+
 Model load_model(const std::string& path, DeviceKind device_kind) {
   check_regular_file(path);
   // Check the archive ourselves first: LibTorch's own messages for non-archives are cryptic, and a

@@ -18,6 +18,7 @@ struct Model::Impl {
   torch::jit::Module module;
   c10::Device device{c10::kCPU};
   ModuleTree tree;
+  std::vector<torch::jit::Module> modules;  ///< the module of each ModuleTree node
   /// Live module object -> ModuleTree node, for the capture ops (which receive `self`).
   std::unordered_map<const c10::ivalue::Object*, int> node_of;
   /// Warnings the model's own code raised (TorchScript `warnings.warn`), each once.

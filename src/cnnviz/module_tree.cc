@@ -29,42 +29,90 @@ std::optional<KernelSize> kernel_size_from_ivalue(const c10::IValue& v) {
   return k;
 }
 
-// Traced modules keep no `kernel_size` attribute: read the pooling op's kernel argument from the
-// forward graph. The trace records an int list even where Python had an int (MaxPool2d(3)), so
-// equal sides are shown as an int, as torchvision's pools are written; documented in docs/cli.md.
-std::optional<KernelSize> pool_kernel_from_graph(const torch::jit::Module& m) {
+// An int[] argument of a graph node: a list constant, or a ListConstruct of int constants.
+std::optional<std::vector<int64_t>> int_list_argument(const torch::jit::Value* arg) {
+  if (auto constant = torch::jit::toIValue(arg)) {
+    if (constant->isIntList()) return constant->toIntVector();
+    if (constant->isInt()) return std::vector<int64_t>{constant->toInt()};
+    return std::nullopt;
+  }
+  if (arg->node()->kind() != c10::prim::ListConstruct) return std::nullopt;
+  std::vector<int64_t> values;
+  for (const torch::jit::Value* item : arg->node()->inputs()) {
+    auto c = torch::jit::toIValue(item);
+    if (!c || !c->isInt()) return std::nullopt;
+    values.push_back(c->toInt());
+  }
+  return values;
+}
+
+// The first node of a module's forward graphs whose kind satisfies `match`.
+template <typename Match>
+const torch::jit::Node* find_forward_node(const torch::jit::Module& m, Match match) {
   for (const auto& method : m.get_methods()) {
     if (method.name().rfind("forward", 0) != 0) continue;
     auto& graph_fn = torch::jit::toGraphFunction(method.function());
     for (const torch::jit::Node* node : graph_fn.graph()->nodes()) {
-      const std::string kind = node->kind().toQualString();
-      if (kind.rfind("aten::", 0) != 0 || kind.find("pool") == std::string::npos ||
-          kind.find("adaptive") != std::string::npos || node->inputs().size() < 2) {
-        continue;
-      }
-      const torch::jit::Value* arg = node->inputs()[1];
-      KernelSize k;
-      if (auto constant = torch::jit::toIValue(arg)) {
-        auto parsed = kernel_size_from_ivalue(*constant);
-        if (!parsed) continue;
-        k = *parsed;
-      } else if (arg->node()->kind() == c10::prim::ListConstruct) {
-        for (const torch::jit::Value* item : arg->node()->inputs()) {
-          auto c = torch::jit::toIValue(item);
-          if (!c || !c->isInt()) return std::nullopt;
-          k.dims.push_back(c->toInt());
-        }
-      } else {
-        continue;
-      }
-      if (!k.dims.empty() && std::all_of(k.dims.begin(), k.dims.end(), [&](int64_t d) { return d == k.dims[0]; })) {
-        k.dims.resize(1);
-        k.is_scalar = true;
-      }
-      return k;
+      if (match(std::string(node->kind().toQualString()))) return node;
     }
   }
-  return std::nullopt;
+  return nullptr;
+}
+
+// Traced modules keep no `kernel_size` attribute: read the pooling op's kernel argument from the
+// forward graph. The trace records an int list even where Python had an int (MaxPool2d(3)), so
+// equal sides are shown as an int, as torchvision's pools are written; documented in docs/cli.md.
+std::optional<KernelSize> pool_kernel_from_graph(const torch::jit::Module& m) {
+  const torch::jit::Node* node = find_forward_node(m, [](const std::string& kind) {
+    return kind.rfind("aten::", 0) == 0 && kind.find("pool") != std::string::npos && kind.find("adaptive") == std::string::npos;
+  });
+  if (!node || node->inputs().size() < 2) return std::nullopt;
+  auto dims = int_list_argument(node->inputs()[1]);
+  if (!dims || dims->empty()) return std::nullopt;
+  KernelSize k{*dims, false};
+  if (std::all_of(k.dims.begin(), k.dims.end(), [&](int64_t d) { return d == k.dims[0]; })) {
+    k.dims.resize(1);
+    k.is_scalar = true;
+  }
+  return k;
+}
+
+std::optional<ConvParams> find_conv_params(const torch::jit::Module& m) {
+  auto ints = [&](const char* name) -> std::optional<std::vector<int64_t>> {
+    if (!m.hasattr(name)) return std::nullopt;
+    const c10::IValue v = m.attr(name);
+    if (v.isTuple()) {
+      std::vector<int64_t> out;
+      for (const auto& e : v.toTupleRef().elements()) {
+        if (!e.isInt()) return std::nullopt;
+        out.push_back(e.toInt());
+      }
+      return out;
+    }
+    if (v.isIntList()) return v.toIntVector();
+    if (v.isInt()) return std::vector<int64_t>{v.toInt()};
+    return std::nullopt;
+  };
+  ConvParams p;
+  // Scripted: __constants__ of torch.nn.Conv*d.
+  if (auto stride = ints("stride")) {
+    p.stride = *stride;
+    p.padding = ints("padding").value_or(std::vector<int64_t>{});
+    p.dilation = ints("dilation").value_or(std::vector<int64_t>{});
+    if (m.hasattr("groups") && m.attr("groups").isInt()) p.groups = m.attr("groups").toInt();
+    if (m.hasattr("transposed") && m.attr("transposed").isBool()) p.transposed = m.attr("transposed").toBool();
+    return p;
+  }
+  // Traced: aten::_convolution(input, weight, bias, stride, padding, dilation, transposed,
+  // output_padding, groups, ...).
+  const torch::jit::Node* node = find_forward_node(m, [](const std::string& kind) { return kind == "aten::_convolution"; });
+  if (!node || node->inputs().size() < 9) return std::nullopt;
+  p.stride = int_list_argument(node->inputs()[3]).value_or(std::vector<int64_t>{});
+  p.padding = int_list_argument(node->inputs()[4]).value_or(std::vector<int64_t>{});
+  p.dilation = int_list_argument(node->inputs()[5]).value_or(std::vector<int64_t>{});
+  if (auto t = torch::jit::toIValue(node->inputs()[6]); t && t->isBool()) p.transposed = t->toBool();
+  if (auto g = torch::jit::toIValue(node->inputs()[8]); g && g->isInt()) p.groups = g->toInt();
+  return p;
 }
 
 std::optional<KernelSize> find_kernel_size(const torch::jit::Module& m, const std::string& class_name) {
@@ -149,6 +197,8 @@ void build_module_tree(Model::Impl& impl) {
       }
     }
     node.kernel_size = find_kernel_size(m, node.class_name);
+    if (m.hasattr("weight") && m.attr("weight").isTensor()) node.weight_shape = m.attr("weight").toTensor().sizes().vec();
+    if (node.class_name.find("Conv") != std::string::npos && !node.weight_shape.empty()) node.conv = find_conv_params(m);
 
     const int index = static_cast<int>(tree.nodes.size());
     index_of_path[node.path] = index;
@@ -156,6 +206,7 @@ void build_module_tree(Model::Impl& impl) {
     // registration does.
     impl.node_of[m._ivalue().get()] = index;
     object_of.push_back(m._ivalue().get());
+    impl.modules.push_back(m);
     if (!signature.empty()) same_params[{node.class_name, signature}].push_back(index);
     tree.nodes.push_back(std::move(node));
   }

@@ -28,7 +28,10 @@ Summary summarize_model(const SummaryRequest& request) {
   if (request.inputs.empty()) {
     summary.records = build_layer_records_without_input(tree);
   } else {
-    CaptureResult capture = capture_module_calls(model, {request.inputs, request.max_memory_bytes});
+    CaptureOptions capture_options;
+    capture_options.inputs = request.inputs;
+    capture_options.max_memory_bytes = request.max_memory_bytes;
+    CaptureResult capture = capture_module_calls(model, capture_options);
     summary.records = build_layer_records(tree, capture.calls);
     ctx.memory_estimate_bytes = capture.estimated_bytes;
     ctx.notes.insert(ctx.notes.end(), capture.notes.begin(), capture.notes.end());

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "common_options.h"
+
+namespace cnnviz::cli {
+
+/// Options of `cnnviz kernels`: a convolution layer's filters as a PNG grid (or its raw weights).
+struct KernelsOptions {
+  std::string model;
+  std::string layer;
+  std::string output;
+  std::string filters;   ///< "0-15,20"; empty: all
+  std::string channels;  ///< empty: all
+  std::string colormap = "bwr";
+  int scale = 0;         ///< 0: about 24 pixels per kernel
+  int cols = 0;
+  int pad = 1;
+  std::string format = "png";
+  CommonOptions common;
+};
+
+CLI::App* add_kernels_command(CLI::App& app, KernelsOptions& options);
+void run_kernels_command(const KernelsOptions& options);
+
+}  // namespace cnnviz::cli
