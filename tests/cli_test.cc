@@ -6,28 +6,16 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli_checks.h"
 #include "test_env.h"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using cnnviz::test::check_error;
 using cnnviz::test::model_path;
 using cnnviz::test::run_cnnviz;
 
 namespace {
-
-// One clean error line: the documented code, nothing on stdout, no backtrace.
-void check_error(const std::vector<std::string>& args, int code, const std::vector<std::string>& mentions) {
-  const auto r = run_cnnviz(args);
-  INFO("stderr: " << r.err);
-  CHECK(r.exit_code == code);
-  CHECK(r.out.empty());
-  CHECK(cnnviz::test::count_lines(r.err) == 1);
-  CHECK_THAT(r.err, StartsWith("cnnviz"));
-  CHECK_THAT(r.err, Contains("error:"));
-  CHECK(r.err.find("Exception raised from") == std::string::npos);
-  CHECK(r.err.find("frame #") == std::string::npos);
-  for (const auto& m : mentions) CHECK_THAT(r.err, Contains(m));
-}
 
 std::string sha256sum(const std::string& path) {
   std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(("sha256sum '" + path + "'").c_str(), "r"), &pclose);

@@ -21,6 +21,10 @@ CLI::App* add_kernels_command(CLI::App& app, KernelsOptions& o) {
   cmd->add_option("--cols", o.cols, "Tiles per row (default: one row per filter, or a square for one filter)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--pad", o.pad, "Pixels between tiles")->check(CLI::Range(0, 64))->capture_default_str();
+  cmd->add_option("--normalize", o.scale_by,
+                  "Colour scale, symmetric around zero: per kernel (as the seed looks) or one for the whole layer")
+      ->check(CLI::IsMember({"kernel", "layer"}))
+      ->capture_default_str();
   cmd->add_option("--format", o.format, "png, or npy for the raw weights")->check(CLI::IsMember({"png", "npy"}))->capture_default_str();
   add_common_options(*cmd, o.common);
   cmd->footer("A .pt file is code: cnnviz runs it. Only open models you would run.");
@@ -33,6 +37,7 @@ void run_kernels_command(const KernelsOptions& o) {
   grid.grid.scale = o.scale;
   grid.grid.cols = o.cols;
   grid.grid.pad = o.pad;
+  grid.scale_per_kernel = o.scale_by == "kernel";
   Model model = load_model(o.model, apply_common_options(o.common));
   const ModuleTree& tree = model.tree();
   const int node = find_layer(tree, o.layer, o.model);

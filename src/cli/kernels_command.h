@@ -17,8 +17,9 @@ struct KernelsOptions {
   std::string colormap = "bwr";
   int scale = 0;         ///< 0: about 24 pixels per kernel
   int cols = 0;
-  int pad = 1;
+  int pad = 6;  ///< white gaps wide enough to tell white (zero) kernel elements from padding
   std::string format = "png";
+  std::string scale_by = "kernel";  ///< --normalize kernel|layer
   CommonOptions common;
 };
 

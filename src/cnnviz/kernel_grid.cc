@@ -93,6 +93,12 @@ Image render_kernel_grid(const FloatArray& weight, bool transposed, KernelGridOp
     std::vector<float> normalised(static_cast<std::size_t>(v.kh * v.kw));
     for (int f : filters) {
       for (int c : channels) {
+        if (o.scale_per_kernel) {
+          max_abs = 0;
+          for (int y = 0; y < v.kh; ++y) {
+            for (int x = 0; x < v.kw; ++x) max_abs = std::max(max_abs, std::fabs(v.at(f, c, y, x)));
+          }
+        }
         for (int y = 0; y < v.kh; ++y) {
           for (int x = 0; x < v.kw; ++x) {
             normalised[static_cast<std::size_t>(y * v.kw + x)] = max_abs > 0 ? 0.5f + 0.5f * v.at(f, c, y, x) / max_abs : 0.5f;
