@@ -43,7 +43,7 @@ Image load_image(const std::string& path, const ImageLimits& limits = {});
 Image decode_image(const std::string& bytes, const std::string& name, const ImageLimits& limits = {});
 
 /// Encodes an 8-bit gray (1 channel), RGB (3) or RGBA (4) image as a PNG, in memory: non-interlaced,
-/// zlib level 6, no time stamp or other ancillary chunks, so equal images give equal bytes. Throws
+/// zlib level 3 with the Sub filter, no time stamp or other ancillary chunks, so equal images give equal bytes. Throws
 /// Error(kUsage) if the image is empty, has another channel count or pixels.size() does not match.
 std::string encode_png(const Image& image);
 

@@ -429,7 +429,10 @@ bool png_write_step(PngWriteState* s, const Image* image, png_bytepp rows) {
   if (setjmp(png_jmpbuf(s->png))) return false;
   png_set_write_fn(s->png, s, png_on_write, png_on_flush);
   png_set_user_limits(s->png, 0x7fffffff, 0x7fffffff);
-  png_set_compression_level(s->png, 6);
+  // Level 3 with the Sub filter: measured on VGG16's 13 feature grids, smaller files than zlib's
+  // default level 6 with adaptive filtering, in a third less time (docs/benchmarks.md).
+  png_set_compression_level(s->png, 3);
+  png_set_filter(s->png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
   const int color_type = image->channels == 1   ? PNG_COLOR_TYPE_GRAY
                          : image->channels == 3 ? PNG_COLOR_TYPE_RGB
                                                 : PNG_COLOR_TYPE_RGB_ALPHA;

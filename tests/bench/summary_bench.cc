@@ -2,7 +2,10 @@
 // do) versus cnnviz's whole summary (load, meta dry run, instrumented forward, records, text), each
 // repeated in one process. Prints one time in seconds per repetition.
 //
-//   cnnviz_bench bare|bare-noopt|summary MODEL SHAPE [REPEATS] [THREADS]
+//   cnnviz_bench bare|bare-noopt|summary|features MODEL SHAPE [REPEATS] [THREADS] [IMAGE]
+//
+// features: what `cnnviz features MODEL IMAGE --all-layers DIR` does (decode and preprocess the image,
+// one forward copying every convolution's output, a PNG grid per layer, encoded but not written).
 //
 // bare-noopt is bare with the graph executor's optimisation off, as cnnviz runs models: the difference
 // between it and summary is the cost of cnnviz's capture alone.
@@ -16,7 +19,11 @@
 #include <cstdio>
 #include <string>
 
+#include "cnnviz/capture.h"
 #include "cnnviz/error.h"
+#include "cnnviz/feature_grid.h"
+#include "cnnviz/image.h"
+#include "cnnviz/preprocess.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/summary.h"
 #include "cnnviz/summary_text.h"
@@ -56,6 +63,23 @@ int main(int argc, char** argv) {
         const cnnviz::Summary s = cnnviz::summarize_model(request);
         const std::string text = cnnviz::render_summary_text(s.records, s.stats, cnnviz::TextOptions{});
         if (text.empty()) return 1;
+      } else if (mode == "features" && argc > 6) {
+        cnnviz::PreprocessOptions pre;
+        pre.height = shape[2];
+        pre.width = shape[3];
+        cnnviz::FloatArray input = cnnviz::preprocess_image(cnnviz::load_image(argv[6]), pre);
+        cnnviz::Model loaded = cnnviz::load_model(model, cnnviz::DeviceKind::kCpu);
+        cnnviz::CaptureOptions capture;
+        capture.inputs = {cnnviz::InputSpec{input.shape, cnnviz::DType::kFloat32}};
+        capture.input_data = {std::move(input)};
+        for (std::size_t n = 0; n < loaded.tree().nodes.size(); ++n) {
+          if (loaded.tree().nodes[n].conv) capture.keep_outputs.push_back(static_cast<int>(n));
+        }
+        std::size_t bytes = 0;
+        for (const auto& [node, map] : cnnviz::capture_module_calls(loaded, capture).outputs) {
+          bytes += cnnviz::encode_png(cnnviz::render_feature_grid(map, cnnviz::FeatureGridOptions{})).size();
+        }
+        if (bytes == 0) return 1;
       } else {
         std::fprintf(stderr, "cnnviz_bench: unknown mode '%s'\n", mode.c_str());
         return 2;
