@@ -76,6 +76,12 @@ TEST_CASE("cli kernels: the weights exactly and a PNG grid of the right size", "
   // A first layer with three input channels: colour tiles, one per filter.
   REQUIRE(run_cnnviz({"kernels", model_path("vgg11.script.pt"), "--layer", "features.0", "--filters", "0-3", "-o", dir.file("c.png"), "--pad", "1"}).exit_code == 0);
   CHECK(cnnviz::load_image(dir.file("c.png")).width == 2 * 24 + 3);
+  // ConvTranspose2d weights are [in, out, kh, kw]: its filters are the 512 output channels of 1024 inputs.
+  REQUIRE(run_cnnviz({"kernels", model_path("unet.trace.pt"), "--layer", "up_conv_1", "--filters", "510-511", "--channels",
+                      "0-3", "-o", dir.file("up.png")}).exit_code == 0);
+  CHECK(cnnviz::load_image(dir.file("up.png")).width == 4 * 2 * 12 + 5 * 6);
+  check_error({"kernels", model_path("unet.trace.pt"), "--layer", "up_conv_1", "--filters", "512", "-o", dir.file("x.png")}, 2,
+              {"0 to 511"});
   // -o - writes the PNG itself to stdout.
   r = run_cnnviz({"kernels", model_path("tiny_cnn.script.pt"), "--layer", "features.3", "-o", "-"});
   CHECK(r.exit_code == 0);
@@ -89,7 +95,7 @@ TEST_CASE("cli kernels: the weights exactly and a PNG grid of the right size", "
               {"--filters '0-200'", "0 to 127"});
   check_error({"kernels", model_path("vgg11.script.pt"), "--layer", "features.3", "--colormap", "rainbow", "-o", dir.file("x.png")}, 2,
               {"--colormap 'rainbow'"});
-  CHECK(files_in(dir.path()) == std::vector<std::string>{"c.png", "k.png", "k2.png", "w.npy"});
+  CHECK(files_in(dir.path()) == std::vector<std::string>{"c.png", "k.png", "k2.png", "up.png", "w.npy"});
 }
 
 TEST_CASE("cli features: the module output as it returned and grids and every conv layer", "[cli][models]") {
