@@ -34,6 +34,10 @@ struct PreprocessOptions {
   std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
 };
 
+/// The image as the model sees it before ToTensor: converted to `channels`, resized (and cropped)
+/// exactly like torchvision's PIL pipeline; 8-bit, height x width. Overlays are drawn on it.
+Image resize_for_model(const Image& image, const PreprocessOptions& options);
+
 /// The model input for an image: [1, channels, height, width] float32. Resizing reimplements
 /// Pillow's 8-bit resampling, so the result equals torchvision's PIL pipeline (Resize, CenterCrop,
 /// ToTensor, Normalize) up to float rounding in the last step (tests/preprocess_test.cc). Torch-free.

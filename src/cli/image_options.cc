@@ -17,10 +17,10 @@ void add_image_options(CLI::App& app, ImageOptions& o) {
   app.add_option("--mean", o.mean, "Per-channel mean (default ImageNet's 0.485,0.456,0.406)")->delimiter(',');
   app.add_option("--std", o.std, "Per-channel std (default ImageNet's 0.229,0.224,0.225)")->delimiter(',');
   app.add_flag("--no-normalize", o.no_normalize, "Feed pixel values in [0, 1] without mean/std");
-  app.add_option("--max-pixels", o.max_pixels, "Refuse images with more pixels (default 89478485, Pillow's limit)");
+  app.add_option("--max-pixels", o.max_pixels, "Refuse images with more pixels (default 89478485, Pillow's limit)")->check(CLI::PositiveNumber);
 }
 
-FloatArray load_model_input(const std::string& image_path, const ImageOptions& o) {
+PreprocessOptions preprocess_options(const ImageOptions& o) {
   PreprocessOptions p;
   p.interpolation = parse_interpolation(o.interpolation);
   p.resize = o.resize;
@@ -45,17 +45,25 @@ FloatArray load_model_input(const std::string& image_path, const ImageOptions& o
                          " comma-separated values, one per input channel");
     }
   }
-  for (std::size_t c = 0; c < o.mean.size(); ++c) p.mean[c] = o.mean[c];
-  for (std::size_t c = 0; c < o.std.size(); ++c) p.std[c] = o.std[c];
-  if (p.channels == 1 && o.mean.empty()) {
-    // ImageNet's statistics are per colour channel; for a gray input default to their average.
+  if (p.channels == 1) {
+    // ImageNet's statistics are per colour channel; a gray input defaults to their averages.
     p.mean[0] = (0.485f + 0.456f + 0.406f) / 3;
     p.std[0] = (0.229f + 0.224f + 0.225f) / 3;
   }
+  for (std::size_t c = 0; c < o.mean.size(); ++c) p.mean[c] = o.mean[c];
+  for (std::size_t c = 0; c < o.std.size(); ++c) p.std[c] = o.std[c];
   p.normalize = !o.no_normalize;
+  return p;
+}
+
+ImageLimits image_limits(const ImageOptions& o) {
   ImageLimits limits;
   if (o.max_pixels > 0) limits.max_pixels = o.max_pixels;
-  return preprocess_image(load_image(image_path, limits), p);
+  return limits;
+}
+
+FloatArray load_model_input(const std::string& image_path, const ImageOptions& o) {
+  return preprocess_image(load_image(image_path, image_limits(o)), preprocess_options(o));
 }
 
 }  // namespace cnnviz::cli

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cnnviz/float_array.h"
+#include "cnnviz/image.h"
 #include "cnnviz/preprocess.h"
 
 namespace cnnviz::cli {
@@ -22,6 +23,12 @@ struct ImageOptions {
 };
 
 void add_image_options(CLI::App& app, ImageOptions& options);
+
+/// The preprocessing the options describe (validated; Error(kUsage) otherwise).
+PreprocessOptions preprocess_options(const ImageOptions& options);
+
+/// The decoding limits the options describe.
+ImageLimits image_limits(const ImageOptions& options);
 
 /// Loads and preprocesses the image for a model taking --input (one image per batch of one).
 FloatArray load_model_input(const std::string& image_path, const ImageOptions& options);

@@ -12,6 +12,7 @@
 #include "cnnviz/error.h"
 #include "cnnviz/version.h"
 #include "features_command.h"
+#include "gradcam_command.h"
 #include "kernels_command.h"
 #include "layers_command.h"
 #include "summary_command.h"
@@ -39,11 +40,13 @@ int real_main(int argc, char** argv) {
   cnnviz::cli::LayersOptions layers;
   cnnviz::cli::KernelsOptions kernels;
   cnnviz::cli::FeaturesOptions features;
+  cnnviz::cli::GradcamOptions gradcam;
   const std::vector<Command> commands = {
       {cnnviz::cli::add_summary_command(app, summary), [&] { cnnviz::cli::run_summary_command(summary); }},
       {cnnviz::cli::add_layers_command(app, layers), [&] { cnnviz::cli::run_layers_command(layers); }},
       {cnnviz::cli::add_kernels_command(app, kernels), [&] { cnnviz::cli::run_kernels_command(kernels); }},
       {cnnviz::cli::add_features_command(app, features), [&] { cnnviz::cli::run_features_command(features); }},
+      {cnnviz::cli::add_gradcam_command(app, gradcam), [&] { cnnviz::cli::run_gradcam_command(gradcam); }},
   };
 
   try {

@@ -16,6 +16,7 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/memory_guard.h"
+#include "gradient_capture.h"
 #include "meta_kernels.h"
 #include "model_impl.h"
 
@@ -29,6 +30,8 @@ struct Recorder {
   std::vector<int> open;                  // indices into calls of the calls still running
   std::unordered_set<int> keep;           // nodes whose output is copied
   std::map<int, FloatArray> outputs;      // the copies
+  int gradient_target = -1;               // node whose output becomes a leaf that requires grad
+  at::Tensor activation;                  // that leaf
 };
 
 // A float32 CPU copy of `t`, taken now: later in-place ops on `t` do not reach it.
@@ -103,6 +106,26 @@ void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   }
 }
 
+// tap(self, x) -> x, except for the gradient target's first call: there the rest of the forward is
+// recorded for autograd from a detached copy A of x, and a clone of A is returned. Autograd then
+// yields d(score)/dA for the module's own output, however the code after it (an in-place ReLU, say)
+// changes the tensor it received, and nothing below the target is recorded at all.
+void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
+  c10::IValue x = torch::jit::pop(*stack);
+  c10::IValue self = torch::jit::pop(*stack);
+  Recorder* rec = active_recorder;
+  if (rec && rec->gradient_target >= 0 && !rec->activation.defined() && self.isObject() && x.isTensor()) {
+    auto it = rec->node_of->find(&self.toObjectRef());
+    if (it != rec->node_of->end() && it->second == rec->gradient_target) {
+      rec->activation = x.toTensor().detach().clone().requires_grad_(true);
+      at::GradMode::set_enabled(true);
+      torch::jit::push(*stack, rec->activation.clone());
+      return;
+    }
+  }
+  torch::jit::push(*stack, std::move(x));
+}
+
 // CONSERVATIVE alias analysis marks the ops as having side effects, so dead-code elimination and
 // code motion leave them alone (with FROM_SCHEMA the output-less post ops were removed).
 TORCH_LIBRARY(cnnviz, m) {
@@ -110,6 +133,8 @@ TORCH_LIBRARY(cnnviz, m) {
         torch::CppFunction::makeFromBoxedFunction<&pre_kernel>());
   m.def(torch::schema("cnnviz::post(Any self, Any out) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
         torch::CppFunction::makeFromBoxedFunction<&post_kernel>());
+  m.def(torch::schema("cnnviz::tap(Any self, Tensor x) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
+        torch::CppFunction::makeFromBoxedFunction<&tap_kernel>());
 }
 
 /// Installs a recorder for the current thread for the lifetime of the guard.
@@ -209,14 +234,14 @@ std::string describe_node(const ModuleTree& tree, int node) {
 }
 
 /// Runs forward once with `rec` installed; converts any exception into Error(kExecution).
-void run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::Device device, Recorder& rec) {
+c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::Device device, Recorder& rec) {
   rec.node_of = &impl.node_of;
   WarningCollector collect(impl.warnings);
   try {
-    torch::NoGradGuard no_grad;
+    torch::NoGradGuard no_grad;  // the tap turns autograd on above a gradient target
     std::vector<c10::IValue> inputs = make_inputs(options.inputs, options.input_data, device);
     RecorderScope scope(rec);
-    impl.module.forward(std::move(inputs));
+    return impl.module.forward(std::move(inputs));
   } catch (const std::exception& e) {
     std::string where, last;
     if (!rec.open.empty()) where = " in " + describe_node(impl.tree, rec.calls[static_cast<std::size_t>(rec.open.back())].node);
@@ -265,6 +290,7 @@ void instrument_for_capture(torch::jit::Module& module) {
   static const std::regex forward_name("forward([0-9]+|__[0-9]+)?");
   const c10::Symbol pre = c10::Symbol::fromQualString("cnnviz::pre");
   const c10::Symbol post = c10::Symbol::fromQualString("cnnviz::post");
+  const c10::Symbol tap = c10::Symbol::fromQualString("cnnviz::tap");
   std::unordered_set<const c10::ClassType*> done;
   for (const auto& named : module.named_modules()) {
     const c10::ClassTypePtr type = named.value.type();
@@ -282,7 +308,12 @@ void instrument_for_capture(torch::jit::Module& module) {
       }
       {
         torch::jit::WithInsertPoint at_return(graph->return_node());
-        graph->insert(post, {self, graph->outputs().at(0)});
+        torch::jit::Value* out = graph->outputs().at(0);
+        if (out->type()->isSubtypeOf(*c10::TensorType::get())) {
+          out = graph->insert(tap, {self, out});
+          graph->return_node()->replaceInput(0, out);
+        }
+        graph->insert(post, {self, out});
       }
     }
   }
@@ -334,6 +365,26 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
   result.outputs = std::move(rec.outputs);
   for (const auto& w : impl.warnings) result.notes.push_back("the model warned: " + w);
   return result;
+}
+
+}  // namespace cnnviz
+
+namespace cnnviz {
+
+GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node) {
+  check_input_count(impl, options.inputs.size());
+  Recorder rec;
+  rec.gradient_target = target_node;
+  GradientRun run;
+  run.output = run_recorded(impl, options, impl.device, rec);
+  if (!rec.activation.defined()) {
+    const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(target_node));
+    throw Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path +
+                                       "' did not run for this input or does not return a tensor; pick another --layer");
+  }
+  run.activation = rec.activation;
+  run.calls = std::move(rec.calls);
+  return run;
 }
 
 }  // namespace cnnviz

@@ -172,15 +172,12 @@ Interpolation parse_interpolation(std::string_view name) {
   throw Error::usage("--interpolation '" + std::string(name) + "' is not known; use bilinear, bicubic or nearest");
 }
 
-FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {
+Image resize_for_model(const Image& image, const PreprocessOptions& o) {
   if (o.channels != 1 && o.channels != 3) {
     throw Error::usage("the model input has " + std::to_string(o.channels) + " channels; images can feed 1 or 3");
   }
   if (o.height < 1 || o.width < 1 || o.resize < 0 || o.height > (1 << 20) || o.width > (1 << 20) || o.resize > (1 << 20)) {
     throw Error::usage("image sizes must be between 1 and 1048576");
-  }
-  for (std::size_t c = 0; c < static_cast<std::size_t>(o.channels); ++c) {
-    if (o.normalize && o.std[c] == 0.0f) throw Error::usage("--std must not contain 0");
   }
   Plane p = convert_channels(image, static_cast<int>(o.channels));
   int top = 0, left = 0;
@@ -202,6 +199,23 @@ FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {
     top = static_cast<int>(std::nearbyint(static_cast<double>(rh - o.height) / 2.0));
     left = static_cast<int>(std::nearbyint(static_cast<double>(rw - o.width) / 2.0));
   }
+  Image out{static_cast<int>(o.width), static_cast<int>(o.height), static_cast<int>(o.channels), {}};
+  out.pixels.resize(static_cast<std::size_t>(o.width * o.height * o.channels));
+  for (int y = 0; y < o.height; ++y) {
+    for (int x = 0; x < o.width; ++x) {
+      for (int c = 0; c < o.channels; ++c) {
+        out.pixels[(static_cast<std::size_t>(y) * o.width + x) * o.channels + c] = p.at(x + left, y + top, c);
+      }
+    }
+  }
+  return out;
+}
+
+FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {
+  for (std::size_t c = 0; c < static_cast<std::size_t>(o.channels) && c < 3; ++c) {
+    if (o.normalize && o.std[c] == 0.0f) throw Error::usage("--std must not contain 0");
+  }
+  const Image resized = resize_for_model(image, o);
   // ToTensor (x / 255) and Normalize ((x - mean) / std), into [1, C, H, W].
   FloatArray a;
   a.shape = {1, o.channels, o.height, o.width};
@@ -211,7 +225,7 @@ FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {
     const float std = o.normalize ? o.std[static_cast<std::size_t>(c)] : 1.0f;
     for (int y = 0; y < o.height; ++y) {
       for (int x = 0; x < o.width; ++x) {
-        const float v = static_cast<float>(p.at(x + left, y + top, c)) / 255.0f;
+        const float v = static_cast<float>(resized.pixels[(static_cast<std::size_t>(y) * o.width + x) * o.channels + c]) / 255.0f;
         a.values[(static_cast<std::size_t>(c) * o.height + y) * o.width + x] = o.normalize ? (v - mean) / std : v;
       }
     }

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cnnviz/float_array.h"
+#include "cnnviz/model.h"
+
+namespace cnnviz {
+
+/// Class-activation-map methods, as pytorch-grad-cam 1.5 names and computes them.
+enum class CamMethod { kGradCam, kGradCamPlusPlus, kXGradCam, kLayerCam, kHiResCam, kEigenCam };
+
+/// "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", in enum order.
+const std::vector<std::string>& cam_method_names();
+/// Throws Error(kUsage) listing the methods.
+CamMethod parse_cam_method(std::string_view name);
+
+/// What to explain.
+struct CamRequest {
+  int layer = -1;                   ///< ModuleTree node of the target layer
+  std::optional<int> target_class;  ///< default: the top-1 class
+  CamMethod method = CamMethod::kGradCam;
+};
+
+/// One explained image.
+struct CamResult {
+  FloatArray map;              ///< [H, W] in [0, 1] at the input's resolution
+  FloatArray low_res;          ///< [h, w]: the layer's map after ReLU and min-max, before resizing
+  std::vector<float> scores;   ///< the model's output row [K] (logits)
+  int target_class = 0;
+};
+
+/// The layer pytorch-grad-cam users pick when they do not choose one, found by torch-cam's rule: the
+/// last module (in call order) whose output is [N, C, H, W] with H or W > 1. Throws Error(kModel) if
+/// none is.
+int auto_cam_layer(Model& model, const FloatArray& input);
+
+/// Computes the map for a [1, C, H, W] input, exactly as pytorch-grad-cam 1.5 does: per-method weights,
+/// ReLU, min-max with eps 1e-7, bilinear resize to H x W (align_corners=False, as cv2.resize), ReLU and
+/// min-max again (an all-negative map gives zeros). Gradients are taken with respect to the layer's own
+/// output only (autograd records nothing below it), even when an in-place op follows the layer.
+/// Throws Error: kUsage (class out of range), kData (output not [N, K], layer output not spatial),
+/// kModel (layer did not run, no gradient path from the class score to the layer), kExecution.
+CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request);
+
+}  // namespace cnnviz

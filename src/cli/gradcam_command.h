@@ -1,0 +1,33 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "common_options.h"
+#include "image_options.h"
+
+namespace cnnviz::cli {
+
+/// Options of `cnnviz gradcam`: where a classifier looks, as a heatmap over the image.
+struct GradcamOptions {
+  std::string model;
+  std::string image;
+  std::optional<int> target_class;
+  std::string layer = "auto";
+  std::string method = "gradcam";
+  std::string output;
+  std::string heatmap;
+  std::string raw;
+  float image_weight = 0.5f;
+  std::string colormap = "jet";
+  std::string labels;
+  std::string format = "text";
+  ImageOptions image_options;
+  CommonOptions common;
+};
+
+CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& options);
+void run_gradcam_command(const GradcamOptions& options);
+
+}  // namespace cnnviz::cli

@@ -1,0 +1,177 @@
+// The CAM family over one pipeline: a method only decides the channel weights (Grad-CAM, Grad-CAM++,
+// XGrad-CAM) or the whole per-pixel map (LayerCAM, HiResCAM, EigenCAM); capture, ReLU, scaling and
+// resizing are shared and follow pytorch-grad-cam 1.5 (base_cam.py, utils/image.py).
+
+#include "cnnviz/cam.h"
+
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/script.h>
+
+#include "cnnviz/capture.h"
+#include "cnnviz/error.h"
+#include "cnnviz/input_spec.h"
+#include "gradient_capture.h"
+#include "model_impl.h"
+
+namespace cnnviz {
+namespace {
+
+bool needs_gradients(CamMethod m) { return m != CamMethod::kEigenCam; }
+
+// [1, h, w] raw map from the activation A [1, C, h, w] and its gradient G (undefined for EigenCAM).
+at::Tensor raw_map(CamMethod method, const at::Tensor& A, const at::Tensor& G) {
+  switch (method) {
+    case CamMethod::kGradCam: {
+      // Selvaraju et al. 2017, Eq. 1: alpha_k = mean over i, j of dy/dA_k.
+      const at::Tensor w = G.mean({2, 3}, /*keepdim=*/true);
+      return (w * A).sum(1);
+    }
+    case CamMethod::kGradCamPlusPlus: {
+      // Chattopadhay et al. 2018, Eq. 19, with pytorch-grad-cam's eps 1e-6 and alpha = 0 where G = 0.
+      const at::Tensor g2 = G * G, g3 = g2 * G;
+      const at::Tensor sum_a = A.sum({2, 3}, /*keepdim=*/true);
+      at::Tensor alpha = g2 / (2 * g2 + sum_a * g3 + 1e-6);
+      alpha = at::where(G != 0, alpha, at::zeros_like(alpha));
+      const at::Tensor w = (at::relu(G) * alpha).sum({2, 3}, /*keepdim=*/true);
+      return (w * A).sum(1);
+    }
+    case CamMethod::kXGradCam: {
+      // Fu et al. 2020, Eq. 8: alpha_k = sum_ij (A_k,ij / sum A_k) * dy/dA_k,ij.
+      const at::Tensor sum_a = A.sum({2, 3}, /*keepdim=*/true);
+      const at::Tensor w = (G * A / (sum_a + 1e-7)).sum({2, 3}, /*keepdim=*/true);
+      return (w * A).sum(1);
+    }
+    case CamMethod::kLayerCam:
+      // Jiang et al. 2021, Eq. 5: relu(dy/dA) * A, summed over channels.
+      return (at::relu(G) * A).sum(1);
+    case CamMethod::kHiResCam:
+      // Draelos & Carin 2020: dy/dA * A element-wise, summed over channels.
+      return (G * A).sum(1);
+    case CamMethod::kEigenCam: {
+      // Muhammad & Yeasin 2020: A [C, hw] projected on its first principal component, centred first
+      // (pytorch-grad-cam's get_2d_projection). The sign of a principal component is a convention:
+      // LAPACK's, as in numpy.
+      const int64_t c = A.size(1), h = A.size(2), w = A.size(3);
+      at::Tensor x = at::nan_to_num(A[0]).reshape({c, h * w}).t();
+      x = x - x.mean(0, /*keepdim=*/true);
+      const auto svd = at::linalg_svd(x, /*full_matrices=*/false);
+      const at::Tensor v0 = std::get<2>(svd)[0];
+      return at::matmul(x, v0).reshape({1, h, w});
+    }
+  }
+  return {};
+}
+
+// pytorch-grad-cam's scale_cam_image on one [h, w] map: x - min, / (1e-7 + max).
+at::Tensor min_max(const at::Tensor& m) {
+  const at::Tensor shifted = m - m.min();
+  return shifted / (1e-7 + shifted.max());
+}
+
+FloatArray to_float_array(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  FloatArray a;
+  a.shape = c.sizes().vec();
+  a.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return a;
+}
+
+const at::Tensor* first_tensor(const c10::IValue& v) {
+  if (v.isTensor()) return &v.toTensor();
+  if (v.isTuple() && !v.toTupleRef().elements().empty()) return first_tensor(v.toTupleRef().elements()[0]);
+  return nullptr;
+}
+
+CaptureOptions options_for(const FloatArray& input) {
+  CaptureOptions o;
+  o.inputs = {InputSpec{input.shape, DType::kFloat32}};
+  o.input_data = {input};
+  return o;
+}
+
+}  // namespace
+
+const std::vector<std::string>& cam_method_names() {
+  static const std::vector<std::string> names = {"gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"};
+  return names;
+}
+
+CamMethod parse_cam_method(std::string_view name) {
+  const auto& names = cam_method_names();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (name == names[i]) return static_cast<CamMethod>(i);
+  }
+  std::string valid;
+  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+  throw Error::usage("--method '" + std::string(name) + "' is not known; use one of " + valid);
+}
+
+int auto_cam_layer(Model& model, const FloatArray& input) {
+  CaptureOptions o = options_for(input);
+  int chosen = -1;
+  for (const ModuleCall& call : capture_module_calls(model, o).calls) {
+    const auto& s = call.output_shape;
+    if (call.finished && call.node != 0 && s.size() == 4 && (s[2] > 1 || s[3] > 1)) chosen = call.node;
+  }
+  if (chosen < 0) throw Error(ErrorKind::kModel, "'" + model.file().path + "' has no layer with a spatial [N, C, H, W] output; give --layer");
+  return chosen;
+}
+
+CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request) {
+  Model::Impl& impl = model.impl();
+  const ModuleNode& layer = impl.tree.nodes.at(static_cast<std::size_t>(request.layer));
+  const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
+  GradientRun run = run_for_activation_gradient(impl, options_for(input), request.layer);
+
+  const at::Tensor* out = first_tensor(run.output);
+  if (!out || out->dim() != 2) {
+    throw Error(ErrorKind::kData, "the output of '" + impl.file.path + "' is " +
+                                      (out ? shape_to_string(out->sizes().vec()) : std::string("not a tensor")) +
+                                      ", not class scores [N, K]; CAMs explain classifiers");
+  }
+  const at::Tensor& A = run.activation;
+  if (A.dim() != 4) {
+    throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(A.sizes().vec()) +
+                                      ", which has no spatial dimensions; pick a convolution or pooling layer");
+  }
+  CamResult result;
+  const at::Tensor scores = out->detach()[0].to(at::kCPU, at::kFloat).contiguous();
+  result.scores.assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+  const int classes = static_cast<int>(scores.numel());
+  result.target_class = request.target_class.value_or(static_cast<int>(scores.argmax().item<int64_t>()));
+  if (result.target_class < 0 || result.target_class >= classes) {
+    throw Error::usage("--class " + std::to_string(result.target_class) + " is out of range: the model has " +
+                       std::to_string(classes) + " classes (0 to " + std::to_string(classes - 1) + ")");
+  }
+
+  at::Tensor G;
+  if (needs_gradients(request.method)) {
+    const at::Tensor score = (*out)[0][result.target_class];
+    if (!score.requires_grad()) {
+      throw Error(ErrorKind::kModel, "the score of class " + std::to_string(result.target_class) + " does not depend on layer '" +
+                                         layer_name + "' (no gradient path); pick a layer the output is computed from");
+    }
+    try {
+      G = torch::autograd::grad({score}, {A}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
+                                /*allow_unused=*/true)[0];
+    } catch (const std::exception& e) {
+      throw Error(ErrorKind::kExecution, "the backward pass to layer '" + layer_name + "' failed: " + torch_error_message(e));
+    }
+    if (!G.defined()) {
+      throw Error(ErrorKind::kModel, "the score of class " + std::to_string(result.target_class) + " does not depend on layer '" +
+                                         layer_name + "' (no gradient path); pick a layer the output is computed from");
+    }
+  }
+  at::NoGradGuard no_grad;
+  const at::Tensor a = A.detach().to(at::kFloat);
+  const at::Tensor raw = raw_map(request.method, a, G.defined() ? G.to(at::kFloat) : G);  // [1, h, w]
+  const at::Tensor low = min_max(at::relu(raw[0]));
+  const int64_t H = input.shape.at(2), W = input.shape.at(3);
+  at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];
+  full = min_max(at::relu(full));
+  result.low_res = to_float_array(low);
+  result.map = to_float_array(full);
+  return result;
+}
+
+}  // namespace cnnviz
