@@ -9,14 +9,24 @@ Writes <out>/references/:
 - <model>.<variant>.<layer>.npy: the output of one module of the exported TorchScript file for the
   photo.direct_bilinear input, captured by a forward hook that clones it, on the eager model loaded
   with the file's state_dict; the reference for cnnviz's feature maps;
-- <model>.<variant>.<layer>.weight.npy: that module's weight as stored in the file.
+- <model>.<variant>.<layer>.weight.npy: that module's weight as stored in the file;
+- cam.<model>.<variant>.<layer>.<method>.c<class>.npy (or .top1.npy): the [224, 224] float32 class
+  activation map of the photo.direct_bilinear input for each method in CAM_METHODS and each case in
+  CAM_CASES, computed as pytorch-grad-cam 1.5 does (see cam_map) from the layer's output and the
+  gradient of the raw logit with respect to that output; cam.<model>.<variant>.<layer>.top1.json
+  gives the top-1 class of the cases without a fixed class.
+
+The CAM functions (capture_cam_inputs, raw_cam, cam_map) are shared with shapes.py.
 """
 
+import io
+import json
 from pathlib import Path
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import torchvision
 from PIL import Image, ImageDraw, ImageFilter
 from torchvision import transforms as T
@@ -76,13 +86,11 @@ def export_references(out_dir: Path, write_bytes: Callable[[Path, bytes], None])
     ref.mkdir(parents=True, exist_ok=True)
 
     def save_npy(name: str, array: np.ndarray) -> None:
-        import io
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(array))
         write_bytes(ref / name, buffer.getvalue())
 
     def save_image(name: str, image: Image.Image, **kwargs) -> None:
-        import io
         buffer = io.BytesIO()
         image.save(buffer, format="PNG" if name.endswith(".png") else "JPEG", **kwargs)
         write_bytes(ref / name, buffer.getvalue())

@@ -11,9 +11,9 @@
 namespace cnnviz {
 
 /// Class-activation-map methods, as pytorch-grad-cam 1.5 names and computes them.
-enum class CamMethod { kGradCam, kGradCamPlusPlus, kXGradCam, kLayerCam, kHiResCam, kEigenCam };
+enum class CamMethod { kGradCam, kGradCamPlusPlus, kXGradCam, kLayerCam, kHiResCam, kEigenCam, kScoreCam };
 
-/// "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", in enum order.
+/// "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", "scorecam", in enum order.
 const std::vector<std::string>& cam_method_names();
 /// Throws Error(kUsage) listing the methods.
 CamMethod parse_cam_method(std::string_view name);
@@ -45,5 +45,11 @@ int auto_cam_layer(Model& model, const FloatArray& input);
 /// Throws Error: kUsage (class out of range), kData (output not [N, K], layer output not spatial),
 /// kModel (layer did not run, no gradient path from the class score to the layer), kExecution.
 CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request);
+
+/// compute_cam for a batch [N, C, H, W] in one forward and one backward: image i explains classes[i]
+/// (request.target_class when `classes` is shorter, else its top-1 class). ScoreCAM runs its masked
+/// forwards `score_batch_size` at a time.
+std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const CamRequest& request,
+                                    const std::vector<std::optional<int>>& classes, int score_batch_size = 16);
 
 }  // namespace cnnviz

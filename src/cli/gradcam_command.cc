@@ -11,6 +11,7 @@
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/model.h"
 #include "cnnviz/npy.h"
+#include "cnnviz/output_file.h"
 #include "cnnviz/overlay.h"
 #include "cnnviz/preprocess.h"
 
@@ -61,11 +62,19 @@ void run_gradcam_command(const GradcamOptions& o) {
 
   const ModuleNode& layer = model.tree().nodes[static_cast<std::size_t>(request.layer)];
   const auto predictions = top_predictions(cam.scores, 5, labels);
-  if (!o.output.empty()) write_output(o.output, encode_png(overlay_heatmap(seen, cam.map, o.image_weight, colormap)));
-  if (!o.heatmap.empty()) write_output(o.heatmap, encode_png(heatmap_image(cam.map, colormap)));
-  if (!o.raw.empty()) write_output(o.raw, encode_npy_float32(cam.map.shape, cam.map.values.data()));
+  // In JSON mode the written paths go into the document instead of their own stdout lines.
+  const bool json = o.format == "json";
+  std::vector<std::string> written;
+  auto save = [&](const std::string& path, const std::string& bytes) {
+    if (path.empty()) return;
+    json ? write_file_atomically(path, bytes) : write_output(path, bytes);
+    written.push_back(path);
+  };
+  save(o.output, o.output.empty() ? "" : encode_png(overlay_heatmap(seen, cam.map, o.image_weight, colormap)));
+  save(o.heatmap, o.heatmap.empty() ? "" : encode_png(heatmap_image(cam.map, colormap)));
+  save(o.raw, o.raw.empty() ? "" : encode_npy_float32(cam.map.shape, cam.map.values.data()));
 
-  if (o.format == "json") {
+  if (json) {
     auto preds = nlohmann::ordered_json::array();
     for (const auto& p : predictions) {
       preds.push_back({{"class", p.index}, {"label", p.label}, {"score", p.score}, {"probability", p.probability}});
@@ -81,7 +90,8 @@ void run_gradcam_command(const GradcamOptions& o) {
                                         {"predictions", preds},
                                         {"map", {{"shape", cam.map.shape},
                                                  {"layer_shape", cam.low_res.shape},
-                                                 {"mean", sum / static_cast<double>(cam.map.values.size())}}}}
+                                                 {"mean", sum / static_cast<double>(cam.map.values.size())}}},
+                                        {"outputs", written}}
                      .dump(2) + "\n");
     return;
   }

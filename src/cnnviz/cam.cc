@@ -16,7 +16,7 @@
 namespace cnnviz {
 namespace {
 
-bool needs_gradients(CamMethod m) { return m != CamMethod::kEigenCam; }
+bool needs_gradients(CamMethod m) { return m != CamMethod::kEigenCam && m != CamMethod::kScoreCam; }
 
 // [1, h, w] raw map from the activation A [1, C, h, w] and its gradient G (undefined for EigenCAM).
 at::Tensor raw_map(CamMethod method, const at::Tensor& A, const at::Tensor& G) {
@@ -58,8 +58,36 @@ at::Tensor raw_map(CamMethod method, const at::Tensor& A, const at::Tensor& G) {
       const at::Tensor v0 = std::get<2>(svd)[0];
       return at::matmul(x, v0).reshape({1, h, w});
     }
+    case CamMethod::kScoreCam:
+      break;  // needs forwards: score_cam()
   }
   return {};
+}
+
+// Score-CAM (Wang et al. 2020, Eq. 5 and 6), as pytorch-grad-cam's ScoreCAM: each channel, upsampled
+// with align_corners=True and min-max scaled (eps 1e-8), masks the input; the masked inputs' target
+// scores, softmaxed over channels, weight the channels. [N, h, w].
+at::Tensor score_cam(Model::Impl& impl, const at::Tensor& A, const FloatArray& batch, const at::Tensor& targets,
+                     int score_batch_size) {
+  const int64_t n = A.size(0), c = A.size(1);
+  const at::Tensor input = at::from_blob(const_cast<float*>(batch.values.data()), batch.shape, at::kFloat).to(impl.device);
+  at::Tensor up = at::upsample_bilinear2d(A, {input.size(2), input.size(3)}, /*align_corners=*/true);
+  const at::Tensor flat = up.view({n, c, -1});
+  const at::Tensor maxs = std::get<0>(flat.max(-1)).unsqueeze(-1).unsqueeze(-1);
+  const at::Tensor mins = std::get<0>(flat.min(-1)).unsqueeze(-1).unsqueeze(-1);
+  up = (up - mins) / (maxs - mins + 1e-8);
+  std::vector<at::Tensor> weights;
+  for (int64_t i = 0; i < n; ++i) {
+    const at::Tensor masked = input[i].unsqueeze(0) * up[i].unsqueeze(1);  // [C, channels, H, W]
+    std::vector<at::Tensor> chunk_scores;
+    for (int64_t start = 0; start < c; start += score_batch_size) {
+      const at::Tensor out = run_plain_forward(impl, masked.slice(0, start, std::min(c, start + score_batch_size)));
+      chunk_scores.push_back(out.select(1, targets[i].item<int64_t>()).to(at::kFloat));
+    }
+    weights.push_back(at::softmax(at::cat(chunk_scores), 0));
+  }
+  const at::Tensor w = at::stack(weights).unsqueeze(-1).unsqueeze(-1);  // [N, C, 1, 1]
+  return (w * A).sum(1);
 }
 
 // pytorch-grad-cam's scale_cam_image on one [h, w] map: x - min, / (1e-7 + max).
@@ -92,7 +120,7 @@ CaptureOptions options_for(const FloatArray& input) {
 }  // namespace
 
 const std::vector<std::string>& cam_method_names() {
-  static const std::vector<std::string> names = {"gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"};
+  static const std::vector<std::string> names = {"gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", "scorecam"};
   return names;
 }
 
@@ -117,61 +145,85 @@ int auto_cam_layer(Model& model, const FloatArray& input) {
   return chosen;
 }
 
-CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request) {
+std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const CamRequest& request,
+                                    const std::vector<std::optional<int>>& classes, int score_batch_size) {
   Model::Impl& impl = model.impl();
   const ModuleNode& layer = impl.tree.nodes.at(static_cast<std::size_t>(request.layer));
   const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
-  GradientRun run = run_for_activation_gradient(impl, options_for(input), request.layer);
+  GradientRun run = run_for_activation_gradient(impl, options_for(batch), request.layer);
+  const int64_t n = batch.shape.at(0);
 
   const at::Tensor* out = first_tensor(run.output);
-  if (!out || out->dim() != 2) {
+  if (!out || out->dim() != 2 || out->size(0) != n) {
     throw Error(ErrorKind::kData, "the output of '" + impl.file.path + "' is " +
                                       (out ? shape_to_string(out->sizes().vec()) : std::string("not a tensor")) +
                                       ", not class scores [N, K]; CAMs explain classifiers");
   }
   const at::Tensor& A = run.activation;
-  if (A.dim() != 4) {
+  if (A.dim() != 4 || A.size(0) != n) {
     throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(A.sizes().vec()) +
                                       ", which has no spatial dimensions; pick a convolution or pooling layer");
   }
-  CamResult result;
-  const at::Tensor scores = out->detach()[0].to(at::kCPU, at::kFloat).contiguous();
-  result.scores.assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
-  const int classes = static_cast<int>(scores.numel());
-  result.target_class = request.target_class.value_or(static_cast<int>(scores.argmax().item<int64_t>()));
-  if (result.target_class < 0 || result.target_class >= classes) {
-    throw Error::usage("--class " + std::to_string(result.target_class) + " is out of range: the model has " +
-                       std::to_string(classes) + " classes (0 to " + std::to_string(classes - 1) + ")");
+  const at::Tensor scores = out->detach().to(at::kCPU, at::kFloat).contiguous();
+  const int num_classes = static_cast<int>(scores.size(1));
+  std::vector<CamResult> results(static_cast<std::size_t>(n));
+  std::vector<int64_t> targets;
+  for (int64_t i = 0; i < n; ++i) {
+    CamResult& r = results[static_cast<std::size_t>(i)];
+    const float* row = scores.data_ptr<float>() + i * num_classes;
+    r.scores.assign(row, row + num_classes);
+    const std::optional<int> wanted = static_cast<std::size_t>(i) < classes.size() ? classes[static_cast<std::size_t>(i)] : request.target_class;
+    r.target_class = wanted.value_or(static_cast<int>(scores[i].argmax().item<int64_t>()));
+    if (r.target_class < 0 || r.target_class >= num_classes) {
+      throw Error::usage("--class " + std::to_string(r.target_class) + " is out of range: the model has " +
+                         std::to_string(num_classes) + " classes (0 to " + std::to_string(num_classes - 1) + ")");
+    }
+    targets.push_back(r.target_class);
   }
+  const at::Tensor target_index = at::tensor(targets, at::kLong).to(out->device());
 
   at::Tensor G;
   if (needs_gradients(request.method)) {
-    const at::Tensor score = (*out)[0][result.target_class];
-    if (!score.requires_grad()) {
-      throw Error(ErrorKind::kModel, "the score of class " + std::to_string(result.target_class) + " does not depend on layer '" +
-                                         layer_name + "' (no gradient path); pick a layer the output is computed from");
-    }
+    // The sum of every image's own target score: each image's gradient is its own.
+    const at::Tensor score = out->gather(1, target_index.unsqueeze(1)).sum();
+    const auto no_path = [&] {
+      return Error(ErrorKind::kModel, "the class score does not depend on layer '" + layer_name +
+                                          "' (no gradient path); pick a layer the output is computed from");
+    };
+    if (!score.requires_grad()) throw no_path();
     try {
       G = torch::autograd::grad({score}, {A}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
                                 /*allow_unused=*/true)[0];
     } catch (const std::exception& e) {
       throw Error(ErrorKind::kExecution, "the backward pass to layer '" + layer_name + "' failed: " + torch_error_message(e));
     }
-    if (!G.defined()) {
-      throw Error(ErrorKind::kModel, "the score of class " + std::to_string(result.target_class) + " does not depend on layer '" +
-                                         layer_name + "' (no gradient path); pick a layer the output is computed from");
-    }
+    if (!G.defined()) throw no_path();
   }
   at::NoGradGuard no_grad;
   const at::Tensor a = A.detach().to(at::kFloat);
-  const at::Tensor raw = raw_map(request.method, a, G.defined() ? G.to(at::kFloat) : G);  // [1, h, w]
-  const at::Tensor low = min_max(at::relu(raw[0]));
-  const int64_t H = input.shape.at(2), W = input.shape.at(3);
-  at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];
-  full = min_max(at::relu(full));
-  result.low_res = to_float_array(low);
-  result.map = to_float_array(full);
-  return result;
+  const int64_t H = batch.shape.at(2), W = batch.shape.at(3);
+  at::Tensor raw;
+  if (request.method == CamMethod::kScoreCam) {
+    raw = score_cam(impl, a, batch, target_index, score_batch_size);
+  } else if (request.method == CamMethod::kEigenCam) {
+    std::vector<at::Tensor> maps;
+    for (int64_t i = 0; i < n; ++i) maps.push_back(raw_map(request.method, a.slice(0, i, i + 1), G));
+    raw = at::cat(maps, 0);
+  } else {
+    raw = raw_map(request.method, a, G.to(at::kFloat));  // [N, h, w]
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const at::Tensor low = min_max(at::relu(raw[i]));
+    at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];
+    full = min_max(at::relu(full));
+    results[static_cast<std::size_t>(i)].low_res = to_float_array(low);
+    results[static_cast<std::size_t>(i)].map = to_float_array(full);
+  }
+  return results;
+}
+
+CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request) {
+  return compute_cams(model, input, request, {request.target_class}).at(0);
 }
 
 }  // namespace cnnviz

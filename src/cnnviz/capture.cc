@@ -388,3 +388,19 @@ GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions&
 }
 
 }  // namespace cnnviz
+
+namespace cnnviz {
+
+at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input) {
+  Recorder rec;
+  CaptureOptions options;
+  options.inputs = {InputSpec{input.sizes().vec(), DType::kFloat32}};
+  const at::Tensor cpu = input.to(at::kCPU, at::kFloat).contiguous();
+  options.input_data = {FloatArray{cpu.sizes().vec(), std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel())}};
+  const c10::IValue out = run_recorded(impl, options, impl.device, rec);
+  const at::Tensor* t = first_tensor(out, true);
+  if (!t) throw Error(ErrorKind::kData, "the output of '" + impl.file.path + "' is not a tensor");
+  return *t;
+}
+
+}  // namespace cnnviz

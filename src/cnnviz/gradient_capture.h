@@ -23,4 +23,8 @@ struct GradientRun {
 };
 GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node);
 
+/// The first output tensor of a plain no-grad forward of `input` on the model's device (ScoreCAM's
+/// masked inputs). Errors as capture_module_calls.
+at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input);
+
 }  // namespace cnnviz
