@@ -50,6 +50,7 @@ import cifar_googlenet  # noqa: E402
 import cifar_resnet  # noqa: E402
 import fixtures  # noqa: E402
 import references  # noqa: E402
+import shapes  # noqa: E402
 import unet  # noqa: E402
 
 Shape = Tuple[int, ...]
@@ -60,6 +61,7 @@ KIND_FROZEN = "frozen"        # <name>.pt (torch.jit.freeze of the script) + <na
 KIND_OPTIMIZED = "optimized"  # <name>.pt (see optimize_for_inference below) + <name>.json
 KIND_BAD = "bad"              # bad/* : files that must fail to load
 KIND_REFERENCES = "references"  # references/* : test images and what PyTorch makes of them
+KIND_SHAPES = "shapes"          # a model trained here (see shapes.py): the KIND_MODEL files + shapes/*
 
 IMAGENET_INPUT: Tuple[Shape, ...] = ((1, 3, 224, 224),)
 CIFAR_INPUT: Tuple[Shape, ...] = ((1, 3, 32, 32),)
@@ -105,10 +107,14 @@ class Spec:
         """Output files, relative to the output directory."""
         if self.kind == KIND_MODEL:
             return [f"{self.name}.script.pt", f"{self.name}.trace.pt", f"{self.name}.json"]
+        if self.kind == KIND_SHAPES:
+            return ([f"{self.name}.script.pt", f"{self.name}.trace.pt", f"{self.name}.json"]
+                    + shapes.files())
         if self.kind in (KIND_FROZEN, KIND_OPTIMIZED):
             return [f"{self.name}.pt", f"{self.name}.json"]
         if self.kind == KIND_REFERENCES:
-            return ["references/photo.png", "references/vgg16.trace.features.0.npy"]
+            return ["references/photo.png", "references/vgg16.trace.features.0.npy",
+                    *references.cam_files()]
         return [f"bad/{file}" for file in BAD_FILES]
 
 
@@ -155,8 +161,12 @@ _SPEC_LIST = [
          IMAGENET_INPUT, 11_689_512),
     Spec("bad", KIND_BAD, fixtures.TinyCNN, CIFAR_INPUT, 6_362, ("fixtures.py",),
          depends=("tiny_cnn",)),
-    Spec("references", KIND_REFERENCES, fixtures.TinyCNN, CIFAR_INPUT, None, ("references.py",),
-         depends=("vgg16", "vgg11", "resnet18")),
+    Spec("references", KIND_REFERENCES, fixtures.TinyCNN, CIFAR_INPUT, None,
+         ("references.py", "cam_reference.py"), depends=("vgg16", "vgg11", "resnet18")),
+    # Trained here on synthetic shapes (about a minute): the pointing-game fixture. build() gives
+    # the untrained network; export() trains it.
+    Spec("shapes_cnn", KIND_SHAPES, shapes.ShapesCNN, ((1, 3, 64, 64),), 15_588,
+         ("shapes.py", "cam_reference.py")),
 ]
 SPECS: Dict[str, Spec] = {spec.name: spec for spec in _SPEC_LIST}
 
@@ -168,10 +178,13 @@ def instantiate(spec: Spec) -> Tuple[nn.Module, Tuple[torch.Tensor, ...]]:
     """The eval-mode model, built right after torch.manual_seed(0), and example inputs."""
     torch.manual_seed(0)
     model = spec.build().eval()
+    return model, example_inputs(spec)
+
+
+def example_inputs(spec: Spec) -> Tuple[torch.Tensor, ...]:
     # A private generator keeps the inputs independent of what build() drew.
     generator = torch.Generator().manual_seed(0)
-    inputs = tuple(torch.randn(shape, generator=generator) for shape in spec.input_shapes)
-    return model, inputs
+    return tuple(torch.randn(shape, generator=generator) for shape in spec.input_shapes)
 
 
 def first_shape(value: Any) -> Optional[List[int]]:
@@ -249,7 +262,7 @@ def collect_facts(spec: Spec, model: nn.Module,
         "total_params": total,
         "trainable_params": trainable,
         "output_shape": first_shape(output) or [],
-        "files": [f for f in spec.files() if not f.endswith(".json")],
+        "files": [f for f in spec.files() if f.endswith(".pt")],
         "modules": modules,
     }
     return facts, output
@@ -319,16 +332,20 @@ def verify_saved(path: Path, inputs: Sequence[torch.Tensor], expected: torch.Ten
         raise RuntimeError(f"{path.name}: output differs from the eager model")
 
 
-def export_torchscript(spec: Spec, out_dir: Path) -> None:
-    """Writes the TorchScript file(s) and the JSON facts of a model/frozen/optimized spec."""
-    model, inputs = instantiate(spec)
+def export_torchscript(spec: Spec, out_dir: Path, model: Optional[nn.Module] = None) -> None:
+    """Writes the TorchScript file(s) and the JSON facts of a model/frozen/optimized/shapes spec;
+    `model` (eval mode) replaces the freshly built one, e.g. a trained network."""
+    if model is None:
+        model, inputs = instantiate(spec)
+    else:
+        inputs = example_inputs(spec)
     facts, expected = collect_facts(spec, model, inputs)
     if spec.expected_params is not None and facts["total_params"] != spec.expected_params:
         raise RuntimeError(f"has {facts['total_params']:,} parameters, "
                            f"expected {spec.expected_params:,}")
 
     modules: Dict[str, torch.jit.ScriptModule] = {}
-    if spec.kind == KIND_MODEL:
+    if spec.kind in (KIND_MODEL, KIND_SHAPES):
         modules[f"{spec.name}.script.pt"] = torch.jit.script(model)
         # check_trace would re-run the model twice more; verify_saved checks the result instead.
         with torch.no_grad():
@@ -341,7 +358,7 @@ def export_torchscript(spec: Spec, out_dir: Path) -> None:
     for file_name, module in modules.items():
         save_module(module, out_dir / file_name)
         verify_saved(out_dir / file_name, inputs, first_tensor(expected),
-                     exact=spec.kind == KIND_MODEL)
+                     exact=spec.kind in (KIND_MODEL, KIND_SHAPES))
     write_bytes(out_dir / f"{spec.name}.json", format_facts(facts).encode())
 
 
@@ -513,6 +530,17 @@ def is_up_to_date(spec: Spec, out_dir: Path, stamp: str) -> bool:
     return all((out_dir / f).is_file() for f in spec.files())
 
 
+def export_shapes(spec: Spec, out_dir: Path) -> str:
+    """Trains the model, exports it, writes shapes/*; returns a summary for the log line."""
+    model, facts = shapes.train()
+    export_torchscript(spec, out_dir, model)
+    summary = shapes.export_test_set(out_dir, spec.name, facts, write_bytes)
+    gradcam = summary["pointing"][shapes.POINTING_LAYERS[0]]["gradcam"]
+    return (f"trained in {facts['train_seconds']:.0f} s, held-out accuracy "
+            f"{facts['held_out_accuracy']:.3f}, Grad-CAM pointing game {gradcam['hits']}/"
+            f"{len(gradcam['hit'])}")
+
+
 def export(spec: Spec, out_dir: Path, force: bool) -> str:
     """Exports one spec unless it is up to date; returns the line to print."""
     stamp = stamp_of(spec)
@@ -521,14 +549,17 @@ def export(spec: Spec, out_dir: Path, force: bool) -> str:
     start = time.monotonic()
     # Drop the stamp first so an interrupted export never looks up to date.
     (out_dir / f"{spec.name}.stamp").unlink(missing_ok=True)
+    note = ""
     if spec.kind == KIND_BAD:
         export_bad(spec, out_dir)
     elif spec.kind == KIND_REFERENCES:
         references.export_references(out_dir, write_bytes)
+    elif spec.kind == KIND_SHAPES:
+        note = "; " + export_shapes(spec, out_dir)
     else:
         export_torchscript(spec, out_dir)
     write_bytes(out_dir / f"{spec.name}.stamp", (stamp + "\n").encode())
-    return f"{spec.name}: exported ({time.monotonic() - start:.1f} s)"
+    return f"{spec.name}: exported ({time.monotonic() - start:.1f} s{note})"
 
 
 def default_out_dir() -> Path:

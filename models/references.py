@@ -22,14 +22,15 @@ The CAM functions (capture_cam_inputs, raw_cam, cam_map) are shared with shapes.
 import io
 import json
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import torchvision
 from PIL import Image, ImageDraw, ImageFilter
 from torchvision import transforms as T
+
+from cam_reference import CAM_METHODS, cam_map, capture_cam_inputs, module_at
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -75,10 +76,71 @@ LAYERS = (
 )
 
 
-def module_at(model: torch.nn.Module, path: str) -> torch.nn.Module:
-    for part in path.split("."):
-        model = getattr(model, part)
-    return model
+# (model, layer, class; None = the top-1 class). features.18 of VGG11 is a Conv2d followed by
+# ReLU(inplace=True): its map uses the conv's own (pre-ReLU) output and d(score)/d(that output).
+CAM_CASES: Tuple[Tuple[str, str, Optional[int]], ...] = (
+    ("vgg11", "features.20", 24),
+    ("vgg11", "features.18", 24),
+    ("resnet18", "layer4", 24),
+    ("resnet18", "layer3.1", None),
+)
+
+TORCHVISION_MODELS: Dict[str, Callable[..., torch.nn.Module]] = {
+    "vgg11": torchvision.models.vgg11,
+    "vgg16": torchvision.models.vgg16,
+    "resnet18": torchvision.models.resnet18,
+}
+
+
+def cam_files() -> List[str]:
+    """The cam.* files export_cam_references writes, relative to the output directory."""
+    names = []
+    for model_name, layer, target in CAM_CASES:
+        for variant in ("script", "trace"):
+            stem = f"references/cam.{model_name}.{variant}.{layer}"
+            suffix = f"c{target}" if target is not None else "top1"
+            names += [f"{stem}.{method}.{suffix}.npy" for method in CAM_METHODS]
+            if target is None:
+                names.append(f"{stem}.top1.json")
+    return names
+
+
+def export_cam_references(out_dir: Path, x: torch.Tensor,
+                          save_npy: Callable[[str, np.ndarray], None],
+                          save_text: Callable[[str, str], None]) -> None:
+    """cam.* for every CAM_CASES entry, computed per file (script and trace) on the eager
+    torchvision model loaded with that file's state_dict, after checking that the file itself
+    gives the eager model's logits; script and trace must give the very same maps."""
+    size = (x.shape[-1], x.shape[-2])  # (width, height), as cv2.resize takes it
+    for model_name in dict.fromkeys(case[0] for case in CAM_CASES):
+        # One forward/backward pass per target class, capturing all its layers at once.
+        passes: Dict[Optional[int], List[str]] = {}
+        for name, layer, target in CAM_CASES:
+            if name == model_name:
+                passes.setdefault(target, []).append(layer)
+        maps: Dict[str, Dict[str, np.ndarray]] = {}
+        for variant in ("script", "trace"):
+            loaded = torch.jit.load(str(out_dir / f"{model_name}.{variant}.pt"))
+            model = TORCHVISION_MODELS[model_name](weights=None).eval()
+            model.load_state_dict(loaded.state_dict())
+            with torch.no_grad():
+                if not torch.equal(loaded(x), model(x)):
+                    raise RuntimeError(f"{model_name}.{variant}.pt: logits differ from the eager model's")
+            del loaded
+            for target, layers in passes.items():
+                captured, used = capture_cam_inputs(model, layers, x, target)
+                suffix = f"c{target}" if target is not None else "top1"
+                for layer in layers:
+                    stem = f"cam.{model_name}.{variant}.{layer}"
+                    if target is None:
+                        save_text(f"{stem}.top1.json", json.dumps({"top1": used}) + "\n")
+                    for method in CAM_METHODS:
+                        result = cam_map(method, *captured[layer], size)[0]
+                        key = f"{layer}.{method}.{suffix}"
+                        maps.setdefault(variant, {})[key] = result
+                        if variant == "trace" and not np.array_equal(result, maps["script"][key]):
+                            raise RuntimeError(f"{model_name} {key}: the script and trace maps differ")
+                        save_npy(f"{stem}.{method}.{suffix}.npy", result)
 
 
 def export_references(out_dir: Path, write_bytes: Callable[[Path, bytes], None]) -> None:
@@ -127,3 +189,8 @@ def export_references(out_dir: Path, write_bytes: Callable[[Path, bytes], None])
             save_npy(f"{model_name}.{variant}.{layer}.npy", captured["out"].numpy())
             save_npy(f"{model_name}.{variant}.{layer}.weight.npy",
                      module_at(scripted, layer).weight.detach().numpy())
+
+    def save_text(name: str, text: str) -> None:
+        write_bytes(ref / name, text.encode())
+
+    export_cam_references(out_dir, x, save_npy, save_text)

@@ -18,6 +18,7 @@ enum class ErrorKind {
   kDevice,     ///< 8: the requested device is not available
   kOutput,     ///< 9: an output could not be written
   kCheck,      ///< 10: a CI check (--expect-params, --expect-mult-adds) failed
+  kPartial,    ///< 11: a batch finished, but some of its items failed (each reported)
 };
 
 /// The process exit code for a kind (see the table in docs/cli.md).

@@ -1,6 +1,9 @@
 #include "gradcam_command.h"
 
 #include <fmt/core.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +17,7 @@
 #include "cnnviz/output_file.h"
 #include "cnnviz/overlay.h"
 #include "cnnviz/preprocess.h"
+#include "gradcam_batch.h"
 
 namespace cnnviz::cli {
 
@@ -31,14 +35,121 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   cmd->add_option("--colormap", o.colormap, "jet (OpenCV's, as pytorch-grad-cam), gray, viridis, magma, inferno, mpl_jet, bwr")
       ->capture_default_str();
   cmd->add_option("--labels", o.labels, "Class names, one per line (ImageNet's are built in for 1000 classes)");
-  cmd->add_option("--format", o.format, "text or json (predictions, layer, class and map statistics)")
+  cmd->add_option("--format", o.format, "text or json (predictions, layer, class and map statistics; one line per image in batch mode)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  cmd->add_option("--batch-size", o.batch_size, "Images per forward in batch mode (IMAGE a directory or a .txt list), and ScoreCAM's masked inputs per forward")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--shard", o.shard, "Batch mode: take every N-th image starting at I, written I/N (Slurm arrays, Kubernetes Indexed Jobs)");
+  cmd->add_flag("--overwrite", o.overwrite, "Batch mode: redo images whose overlay already exists (default: skip them, so runs resume)");
   add_image_options(*cmd, o.image_options);
   add_common_options(*cmd, o.common);
   cmd->footer("A .pt file is code: cnnviz runs it. Only open models you would run.");
   return cmd;
 }
+
+namespace {
+
+// Batch mode: IMAGE is a directory or a list; -o is the output directory. Overlays are written one by
+// one (atomically), existing ones are skipped, and a failing image is reported and skipped.
+void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, DeviceKind device,
+               std::vector<std::string> labels) {
+  namespace fs = std::filesystem;
+  if (o.output.empty() || o.output == "-") throw Error::usage("batch mode (IMAGE is a directory or a list) needs -o OUTDIR");
+  if (!o.heatmap.empty() || !o.raw.empty()) throw Error::usage("--heatmap and --raw take one image; batch mode writes overlays");
+  std::error_code ec;
+  fs::create_directories(o.output, ec);
+  if (ec || !fs::is_directory(o.output)) throw Error(ErrorKind::kOutput, "cannot create output directory '" + o.output + "': " + ec.message());
+  const std::vector<BatchItem> items = take_shard(list_batch_items(o.image, o.output), o.shard);
+  const PreprocessOptions pre = preprocess_options(o.image_options);
+  const ImageLimits limits = image_limits(o.image_options);
+  Model model = load_model(o.model, device);
+  const bool json = o.format == "json";
+  const bool progress = !json && ::isatty(2);
+  int written = 0, skipped = 0, failed = 0;
+  bool layer_known = o.layer != "auto";
+  if (layer_known) request.layer = find_layer(model.tree(), o.layer, o.model);
+
+  auto report = [&](const BatchItem& item, const std::string& status, const CamResult* cam, const std::string& message) {
+    if (json) {
+      nlohmann::ordered_json line = {{"image", item.image}, {"output", item.output}, {"status", status}};
+      if (cam) {
+        const auto best = top_predictions(cam->scores, 1, labels);
+        const int c = cam->target_class;
+        line["class"] = c;
+        line["label"] = static_cast<std::size_t>(c) < labels.size() ? labels[static_cast<std::size_t>(c)] : "";
+        line["top1"] = best.empty() ? -1 : best[0].index;
+        line["top1_probability"] = best.empty() ? 0.0f : best[0].probability;
+      }
+      if (!message.empty()) line["message"] = message;
+      write_stdout(line.dump() + "\n");
+    } else if (status == "ok") {
+      write_stdout(item.output + "\n");
+    } else if (status == "error") {
+      fmt::print(stderr, "{}cnnviz: error: {}\n", progress ? "\n" : "", message);
+    }
+  };
+
+  std::size_t next = 0;
+  while (next < items.size()) {
+    std::vector<const BatchItem*> chunk;
+    std::vector<Image> seen;
+    FloatArray batch;
+    while (next < items.size() && static_cast<int>(chunk.size()) < o.batch_size) {
+      const BatchItem& item = items[next++];
+      if (!o.overwrite && fs::exists(item.output)) {
+        ++skipped;
+        report(item, "skipped", nullptr, "");
+        continue;
+      }
+      try {
+        const Image image = load_image(item.image, limits);
+        seen.push_back(resize_for_model(image, pre));
+        const FloatArray input = preprocess_image(image, pre);
+        batch.values.insert(batch.values.end(), input.values.begin(), input.values.end());
+        batch.shape = input.shape;
+        chunk.push_back(&item);
+      } catch (const Error& e) {
+        ++failed;
+        report(item, "error", nullptr, e.what());
+      }
+    }
+    if (chunk.empty()) continue;
+    batch.shape[0] = static_cast<int64_t>(chunk.size());
+    if (!layer_known) {
+      FloatArray first{{1, batch.shape[1], batch.shape[2], batch.shape[3]},
+                       std::vector<float>(batch.values.begin(), batch.values.begin() + batch.shape[1] * batch.shape[2] * batch.shape[3])};
+      request.layer = auto_cam_layer(model, first);
+      layer_known = true;
+    }
+    const std::vector<CamResult> cams = compute_cams(model, batch, request, {}, o.batch_size);
+    if (labels.empty() && !cams.empty() && cams[0].scores.size() == 1000) labels = imagenet_labels();
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      const BatchItem& item = *chunk[i];
+      try {
+        fs::create_directories(fs::path(item.output).parent_path(), ec);
+        write_file_atomically(item.output, encode_png(overlay_heatmap(seen[i], cams[i].map, o.image_weight, colormap)));
+        ++written;
+        report(item, "ok", &cams[i], "");
+      } catch (const Error& e) {
+        ++failed;
+        report(item, "error", nullptr, e.what());
+      }
+    }
+    if (progress) {
+      fmt::print(stderr, "\r{}/{} images", written + skipped + failed, items.size());
+      std::fflush(stderr);
+    }
+  }
+  if (progress) fmt::print(stderr, "\n");
+  if (failed) {
+    throw Error(ErrorKind::kPartial, std::to_string(failed) + " of " + std::to_string(items.size()) +
+                                         " images failed (reported above); the other overlays are in '" + o.output + "'");
+  }
+}
+
+}  // namespace
 
 void run_gradcam_command(const GradcamOptions& o) {
   CamRequest request;
@@ -50,6 +161,11 @@ void run_gradcam_command(const GradcamOptions& o) {
   }
   const DeviceKind device = apply_common_options(o.common);
   std::vector<std::string> labels = o.labels.empty() ? std::vector<std::string>{} : load_labels(o.labels);
+  if (is_batch_source(o.image)) {
+    run_batch(o, request, colormap, device, std::move(labels));
+    return;
+  }
+  if (!o.shard.empty()) throw Error::usage("--shard splits a batch; give a directory or a .txt list of images");
 
   PreprocessOptions pre = preprocess_options(o.image_options);
   const Image image = load_image(o.image, image_limits(o.image_options));
@@ -57,7 +173,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   const FloatArray input = preprocess_image(image, pre);
   Model model = load_model(o.model, device);
   request.layer = o.layer == "auto" ? auto_cam_layer(model, input) : find_layer(model.tree(), o.layer, o.model);
-  const CamResult cam = compute_cam(model, input, request);
+  const CamResult cam = compute_cams(model, input, request, {request.target_class}, o.batch_size).at(0);
   if (labels.empty() && cam.scores.size() == 1000) labels = imagenet_labels();
 
   const ModuleNode& layer = model.tree().nodes[static_cast<std::size_t>(request.layer)];

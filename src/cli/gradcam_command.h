@@ -23,6 +23,9 @@ struct GradcamOptions {
   std::string colormap = "jet";
   std::string labels;
   std::string format = "text";
+  int batch_size = 16;     ///< images per forward in batch mode; ScoreCAM's masked inputs per forward
+  std::string shard;       ///< "I/N": this process takes every N-th image from the I-th
+  bool overwrite = false;  ///< batch mode: redo images whose output exists
   ImageOptions image_options;
   CommonOptions common;
 };

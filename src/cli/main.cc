@@ -34,7 +34,7 @@ int real_main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 internal error, 2 usage, 3 unreadable input, 4 not a loadable model, 5 inputs "
              "do not fit the model, 6 forward failed, 7 memory guard, 8 device unavailable, 9 output not "
-             "written, 10 check failed. See docs/cli.md.");
+             "written, 10 check failed, 11 some batch items failed. See docs/cli.md.");
 
   cnnviz::cli::SummaryOptions summary;
   cnnviz::cli::LayersOptions layers;

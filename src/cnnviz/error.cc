@@ -14,6 +14,7 @@ int exit_code(ErrorKind kind) {
     case ErrorKind::kDevice: return 8;
     case ErrorKind::kOutput: return 9;
     case ErrorKind::kCheck: return 10;
+    case ErrorKind::kPartial: return 11;
   }
   return 1;
 }

@@ -1,0 +1,79 @@
+#include "gradcam_batch.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include "cnnviz/error.h"
+
+namespace cnnviz::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool is_image_name(const fs::path& p) {
+  const std::string ext = lower(p.extension().string());
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+}  // namespace
+
+bool is_batch_source(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return true;
+  const std::string ext = lower(fs::path(path).extension().string());
+  return ext == ".txt" || ext == ".lst";
+}
+
+std::vector<BatchItem> list_batch_items(const std::string& source, const std::string& out_dir) {
+  std::vector<BatchItem> items;
+  std::error_code ec;
+  if (fs::is_directory(source, ec)) {
+    fs::recursive_directory_iterator it(source, fs::directory_options::skip_permission_denied, ec), end;
+    if (ec) throw Error::unreadable(source, ec.message());
+    for (; it != end; it.increment(ec)) {
+      if (ec) throw Error::unreadable(source, ec.message());
+      if (!it->is_regular_file(ec) || !is_image_name(it->path())) continue;
+      items.push_back({it->path().string(), fs::relative(it->path(), source).generic_string(), ""});
+    }
+  } else {
+    std::ifstream in(source);
+    if (!in) throw Error::unreadable(source, "cannot open the image list");
+    const fs::path base = fs::path(source).parent_path();
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      const fs::path p(line);
+      items.push_back({(p.is_absolute() ? p : base / p).string(), p.relative_path().generic_string(), ""});
+    }
+  }
+  std::sort(items.begin(), items.end(), [](const BatchItem& a, const BatchItem& b) { return a.name < b.name; });
+  for (auto& item : items) item.output = (fs::path(out_dir) / fs::path(item.name).replace_extension(".png")).string();
+  return items;
+}
+
+std::vector<BatchItem> take_shard(const std::vector<BatchItem>& items, const std::string& shard) {
+  if (shard.empty()) return items;
+  const auto slash = shard.find('/');
+  int index = -1, count = 0;
+  const bool ok = slash != std::string::npos &&
+                  std::from_chars(shard.data(), shard.data() + slash, index).ptr == shard.data() + slash &&
+                  std::from_chars(shard.data() + slash + 1, shard.data() + shard.size(), count).ptr == shard.data() + shard.size();
+  if (!ok || count < 1 || index < 0 || index >= count) {
+    throw Error::usage("--shard '" + shard + "': write I/N with 0 <= I < N, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT");
+  }
+  std::vector<BatchItem> mine;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (static_cast<int>(i % static_cast<std::size_t>(count)) == index) mine.push_back(items[i]);
+  }
+  return mine;
+}
+
+}  // namespace cnnviz::cli

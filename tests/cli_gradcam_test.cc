@@ -1,0 +1,131 @@
+// `cnnviz gradcam` as a user runs it: one image, and batches of a directory or a list.
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli_checks.h"
+#include "cnnviz/image.h"
+#include "cnnviz/npy.h"
+#include "test_env.h"
+
+using Catch::Matchers::Contains;
+using cnnviz::test::check_error;
+using cnnviz::test::model_path;
+using cnnviz::test::run_cnnviz;
+using cnnviz::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("cli gradcam: the reference overlay from one command", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string input = cnnviz::test::golden_path("cam/input.png");
+  auto r = run_cnnviz({"gradcam", model_path("vgg11.script.pt"), input, "--class", "24", "--layer", "features.20", "-o",
+                       dir.file("o.png"), "--heatmap", dir.file("h.png"), "--raw", dir.file("cam.npy")});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("layer features.20 (MaxPool2d), class 24 (great grey owl)") && Contains("bullfrog"));
+  const cnnviz::Image ours = cnnviz::load_image(dir.file("o.png"));
+  const cnnviz::Image theirs = cnnviz::load_image(cnnviz::test::golden_path("cam/vgg11_features-1_gradcam_c24.png"));
+  REQUIRE(ours.pixels.size() == theirs.pixels.size());
+  int worst = 0;
+  for (std::size_t i = 0; i < ours.pixels.size(); ++i) worst = std::max(worst, std::abs(ours.pixels[i] - theirs.pixels[i]));
+  CHECK(worst <= 2);
+  CHECK(cnnviz::decode_npy(cnnviz::test::read_file(dir.file("cam.npy"))).shape == std::vector<int64_t>{224, 224});
+
+  r = run_cnnviz({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["layer"] == "features.7");  // auto: the last layer with a spatial output
+  CHECK(doc["predictions"].size() == 5);
+
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--class", "10", "--format", "json"}, 2,
+              {"--class 10 is out of range", "0 to 9"});
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--layer", "classifier.1", "--format", "json"}, 5,
+              {"no spatial dimensions"});
+  check_error({"gradcam", model_path("edge.script.pt"), input, "--input", "1,3,8,8", "--layer", "unused", "--format", "json"}, 4,
+              {"did not run"});
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32"}, 2, {"nothing to write"});
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--method", "magic", "-o", dir.file("x.png")}, 2,
+              {"--method 'magic'"});
+  CHECK_FALSE(fs::exists(dir.file("x.png")));
+}
+
+TEST_CASE("cli gradcam: batches are resumable and sharded and report failures per image", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string images = dir.file("images");
+  fs::create_directories(images + "/sub");
+  fs::copy_file(model_path("references/photo.png"), images + "/a.png");
+  fs::copy_file(model_path("references/photo.jpg"), images + "/sub/b.jpg");
+  fs::copy_file(model_path("references/gray.png"), images + "/c.png");
+  { std::ofstream(images + "/d.png") << "not an image"; }
+  const std::string out = dir.file("out");
+  const std::vector<std::string> base = {"gradcam", model_path("tiny_cnn.script.pt"), images, "--input", "1,3,32,32", "-o", out,
+                                         "--batch-size", "2", "--format", "json"};
+  auto r = run_cnnviz(base);
+  CHECK(r.exit_code == 11);  // d.png failed; the others are written
+  CHECK_THAT(r.err, Contains("1 of 4 images failed"));
+  auto lines = json_lines(r.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0]["status"] == "ok");
+  CHECK(lines[0]["output"] == out + "/a.png");
+  CHECK(lines[1]["status"] == "ok");
+  CHECK(lines[2]["status"] == "error");
+  CHECK(lines[3]["output"] == out + "/sub/b.png");
+  CHECK(fs::exists(out + "/sub/b.png"));
+  CHECK_FALSE(fs::exists(out + "/d.png"));
+
+  // A second run skips what is done.
+  fs::remove(images + "/d.png");
+  r = run_cnnviz(base);
+  CHECK(r.exit_code == 0);
+  lines = json_lines(r.out);
+  REQUIRE(lines.size() == 3);
+  for (const auto& l : lines) CHECK(l["status"] == "skipped");
+
+  // Shards split the sorted list: 0/2 takes a.png and sub/b.jpg.
+  std::vector<std::string> shard = base;
+  shard[6] = dir.file("out2");
+  shard.insert(shard.end(), {"--shard", "0/2"});
+  r = run_cnnviz(shard);
+  REQUIRE(r.exit_code == 0);
+  lines = json_lines(r.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["image"] == images + "/a.png");
+  CHECK(lines[1]["image"] == images + "/sub/b.jpg");
+  shard.back() = "2/2";
+  check_error(shard, 2, {"--shard '2/2'"});
+}
+
+TEST_CASE("cli gradcam: a batched run gives the same maps as one image at a time", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string list = dir.file("list.txt");
+  {
+    std::ofstream l(list);
+    l << model_path("references/photo.png") << "\n" << model_path("references/gray.png") << "\n";
+  }
+  REQUIRE(run_cnnviz({"gradcam", model_path("resnet18.script.pt"), list, "-o", dir.file("batch"), "--batch-size", "2"}).exit_code == 0);
+  for (const char* name : {"photo", "gray"}) {
+    INFO(name);
+    REQUIRE(run_cnnviz({"gradcam", model_path("resnet18.script.pt"), model_path(std::string("references/") + name + ".png"), "-o",
+                        dir.file(std::string(name) + ".png")}).exit_code == 0);
+    const std::string batched = dir.file("batch") + model_path(std::string("references/") + name + ".png");
+    const cnnviz::Image a = cnnviz::load_image(fs::path(batched).replace_extension(".png").string());
+    const cnnviz::Image b = cnnviz::load_image(dir.file(std::string(name) + ".png"));
+    REQUIRE(a.pixels.size() == b.pixels.size());
+    int worst = 0;
+    for (std::size_t i = 0; i < a.pixels.size(); ++i) worst = std::max(worst, std::abs(a.pixels[i] - b.pixels[i]));
+    CHECK(worst <= 2);
+  }
+}
