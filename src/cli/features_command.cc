@@ -71,6 +71,9 @@ void run_features_command(const FeaturesOptions& o) {
   capture.input_data.push_back(std::move(input));
   const CaptureResult result = capture_module_calls(model, capture);
 
+  for (const auto& note : result.notes) print_note(note);
+  // Render everything first, so a bad --channels for some layer writes nothing at all.
+  std::vector<std::pair<std::string, std::string>> files;
   for (int node : capture.keep_outputs) {
     const std::string& path = tree.nodes[static_cast<std::size_t>(node)].path;
     auto it = result.outputs.find(node);
@@ -88,11 +91,12 @@ void run_features_command(const FeaturesOptions& o) {
     }
     const std::string file = o.layer.empty() ? o.all_layers + "/" + path + (o.format == "npy" ? ".npy" : ".png") : o.output;
     if (o.format == "npy") {
-      write_output(file, encode_npy_float32(it->second.shape, it->second.values.data()));
+      files.emplace_back(file, encode_npy_float32(it->second.shape, it->second.values.data()));
     } else {
-      write_output(file, encode_png(render_feature_grid(it->second, g)));
+      files.emplace_back(file, encode_png(render_feature_grid(it->second, g)));
     }
   }
+  for (const auto& [file, bytes] : files) write_output(file, bytes);
 }
 
 }  // namespace cnnviz::cli

@@ -54,6 +54,9 @@ void run_kernels_command(const KernelsOptions& o) {
   }
   const FloatArray weight = module_parameter(model, node, "weight");
   if (o.format == "npy") {
+    if (!o.filters.empty() || !o.channels.empty()) {
+      throw Error::usage("--filters and --channels choose what is drawn; --format npy writes the whole weight");
+    }
     write_output(o.output, encode_npy_float32(weight.shape, weight.values.data()));
     return;
   }

@@ -45,7 +45,9 @@ void run_layers_command(const LayersOptions& o) {
     CaptureOptions capture;
     capture.inputs = inputs;
     capture.max_memory_bytes = limit;
-    for (const ModuleCall& call : capture_module_calls(model, capture).calls) {
+    const CaptureResult result = capture_module_calls(model, capture);
+    for (const auto& note : result.notes) print_note(note);
+    for (const ModuleCall& call : result.calls) {
       const auto n = static_cast<std::size_t>(call.node);
       if (!ran[n]) shapes[n] = call.output_shape;
       ran[n] = true;
