@@ -96,20 +96,6 @@ at::Tensor min_max(const at::Tensor& m) {
   return shifted / (1e-7 + shifted.max());
 }
 
-FloatArray to_float_array(const at::Tensor& t) {
-  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
-  FloatArray a;
-  a.shape = c.sizes().vec();
-  a.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  return a;
-}
-
-const at::Tensor* first_tensor(const c10::IValue& v) {
-  if (v.isTensor()) return &v.toTensor();
-  if (v.isTuple() && !v.toTupleRef().elements().empty()) return first_tensor(v.toTupleRef().elements()[0]);
-  return nullptr;
-}
-
 CaptureOptions options_for(const FloatArray& input) {
   CaptureOptions o;
   o.inputs = {InputSpec{input.shape, DType::kFloat32}};
@@ -153,7 +139,7 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   GradientRun run = run_for_activation_gradient(impl, options_for(batch), request.layer);
   const int64_t n = batch.shape.at(0);
 
-  const at::Tensor* out = first_tensor(run.output);
+  const at::Tensor* out = first_tensor(run.output, true);
   if (!out || out->dim() != 2 || out->size(0) != n) {
     throw Error(ErrorKind::kData, "the output of '" + impl.file.path + "' is " +
                                       (out ? shape_to_string(out->sizes().vec()) : std::string("not a tensor")) +

@@ -21,33 +21,8 @@
 #include "model_impl.h"
 
 namespace cnnviz {
-namespace {
 
-/// Collects the calls of one forward pass; installed thread-locally around it.
-struct Recorder {
-  const std::unordered_map<const c10::ivalue::Object*, int>* node_of = nullptr;
-  std::vector<ModuleCall> calls;
-  std::vector<int> open;                  // indices into calls of the calls still running
-  std::unordered_set<int> keep;           // nodes whose output is copied
-  std::map<int, FloatArray> outputs;      // the copies
-  int gradient_target = -1;               // node whose output becomes a leaf that requires grad
-  at::Tensor activation;                  // that leaf
-};
-
-// A float32 CPU copy of `t`, taken now: later in-place ops on `t` do not reach it.
-FloatArray copy_to_float_array(const at::Tensor& t) {
-  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
-  FloatArray a;
-  a.shape = c.sizes().vec();
-  a.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  return a;
-}
-
-thread_local Recorder* active_recorder = nullptr;
-
-/// torchinfo's shape rule (LayerInfo.calculate_size / nested_list_size): a tensor's size; the first
-/// element of a list or tuple, recursively; the last value of a dict that is the whole output, the first
-/// value of a nested one; nothing for None or other values.
+// torchinfo's shape rule: LayerInfo.calculate_size / nested_list_size.
 const at::Tensor* first_tensor(const c10::IValue& v, bool whole_output) {
   if (v.isTensor()) return &v.toTensor();
   if (v.isTuple()) {
@@ -68,6 +43,21 @@ const at::Tensor* first_tensor(const c10::IValue& v, bool whole_output) {
   }
   return nullptr;
 }
+
+namespace {
+
+/// Collects the calls of one forward pass; installed thread-locally around it.
+struct Recorder {
+  const std::unordered_map<const c10::ivalue::Object*, int>* node_of = nullptr;
+  std::vector<ModuleCall> calls;
+  std::vector<int> open;                  // indices into calls of the calls still running
+  std::unordered_set<int> keep;           // nodes whose output is copied
+  std::map<int, FloatArray> outputs;      // the copies
+  int gradient_target = -1;               // node whose output becomes a leaf that requires grad
+  at::Tensor activation;                  // that leaf
+};
+
+thread_local Recorder* active_recorder = nullptr;
 
 std::vector<int64_t> shape_of(const at::Tensor* t) {
   if (!t || !t->defined()) return {};
@@ -102,7 +92,7 @@ void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   call.output_elem_bytes = t && t->defined() ? static_cast<int64_t>(t->element_size()) : 0;
   call.finished = true;
   if (t && t->defined() && rec->keep.count(call.node) && !rec->outputs.count(call.node)) {
-    rec->outputs.emplace(call.node, copy_to_float_array(*t));
+    rec->outputs.emplace(call.node, to_float_array(*t));
   }
 }
 

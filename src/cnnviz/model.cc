@@ -107,6 +107,14 @@ void check_regular_file(const std::string& path) {
 
 }  // namespace
 
+FloatArray to_float_array(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  FloatArray a;
+  a.shape = c.sizes().vec();
+  a.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return a;
+}
+
 FloatArray module_parameter(const Model& model, int node, const std::string& name) {
   const Model::Impl& impl = model.impl();
   const torch::jit::Module& m = impl.modules.at(static_cast<std::size_t>(node));
@@ -114,11 +122,7 @@ FloatArray module_parameter(const Model& model, int node, const std::string& nam
   if (!m.hasattr(name) || !m.attr(name).isTensor()) {
     throw Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path + "' has no " + name);
   }
-  const at::Tensor t = m.attr(name).toTensor().detach().to(at::kCPU, at::kFloat).contiguous();
-  FloatArray a;
-  a.shape = t.sizes().vec();
-  a.values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-  return a;
+  return to_float_array(m.attr(name).toTensor());
 }
 
 Model load_model(const std::string& path, DeviceKind device_kind) {

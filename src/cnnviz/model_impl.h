@@ -52,6 +52,14 @@ void build_module_tree(Model::Impl& impl);
 /// the first forward: executors cache their graphs.
 void instrument_for_capture(torch::jit::Module& module);
 
+/// A float32 CPU copy of `t`, taken now: later in-place ops on `t` do not reach it (model.cc).
+FloatArray to_float_array(const at::Tensor& t);
+
+/// torchinfo's rule for the tensor that stands for a value (capture.cc): the tensor itself; the first
+/// element of a list or tuple, recursively; the last value of a dict that is a whole module output
+/// (`whole_output`), the first value of a nested one; nullptr for None and other values.
+const at::Tensor* first_tensor(const c10::IValue& v, bool whole_output);
+
 /// The first line of a LibTorch exception without its C++ backtrace or TorchScript traceback.
 std::string torch_error_message(const std::exception& e);
 
