@@ -56,6 +56,8 @@ TEST_CASE("cli gradcam: the reference overlay from one command", "[cli][cam][mod
               {"no spatial dimensions"});
   check_error({"gradcam", model_path("edge.script.pt"), input, "--input", "1,3,8,8", "--layer", "unused", "--format", "json"}, 4,
               {"did not run"});
+  check_error({"gradcam", model_path("unet.trace.pt"), model_path("references/gray.png"), "--input", "1,1,188,188", "--layer",
+               "conv1_1", "--format", "json"}, 5, {"is [1, 2, 4, 4], not class scores [N, K]"});
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32"}, 2, {"nothing to write"});
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--method", "magic", "-o", dir.file("x.png")}, 2,
               {"--method 'magic'"});
