@@ -303,7 +303,7 @@ def export_test_set(out_dir: Path, name: str, facts: Dict[str, float],
     x = to_input(read_back)
 
     pointing: Dict[str, dict] = {}
-    first_maps: Dict[str, Dict[str, np.ndarray]] = {}
+    first_maps: Dict[str, np.ndarray] = {}
     for variant in ("script", "trace"):
         loaded = torch.jit.load(str(out_dir / f"{name}.{variant}.pt"))
         model = ShapesCNN().eval()

@@ -81,3 +81,36 @@ TEST_CASE("CAM errors name the problem", "[cam][models]") {
   CHECK(parse_cam_method("gradcam++") == CamMethod::kGradCamPlusPlus);
   CHECK_THROWS_WITH(parse_cam_method("scorecam2"), Catch::Matchers::Contains("--method 'scorecam2'"));
 }
+
+// Every method, layer and model against plain-PyTorch computations of the papers' formulas on the same
+// files (models/cam_reference.py via models/references.py): eager models loaded with the files'
+// weights, the layer's own output (cloned in a forward hook) and its gradient (a tensor hook).
+TEST_CASE("every CAM method equals its plain-PyTorch computation", "[cam][models]") {
+  const FloatArray input = test::load_reference("photo.png.direct_bilinear.npy");
+  struct Case {
+    const char* model;
+    const char* layer;
+    std::optional<int> target;
+  };
+  // vgg11 features.18 is a Conv2d followed by ReLU(inplace=True): the map uses its own output.
+  const Case cases[] = {{"vgg11", "features.20", 24}, {"vgg11", "features.18", 24}, {"resnet18", "layer4", 24},
+                        {"resnet18", "layer3.1", std::nullopt}};
+  for (const char* variant : {"script", "trace"}) {
+    for (const Case& c : cases) {
+      Model model = load_model(test::model_path(std::string(c.model) + "." + variant + ".pt"), DeviceKind::kCpu);
+      for (const std::string& method : cam_method_names()) {
+        if (method == "scorecam") continue;  // tested on a small model below
+        INFO(c.model << "." << variant << " " << c.layer << " " << method);
+        CamRequest request;
+        request.layer = find_layer(model.tree(), c.layer, c.model);
+        request.target_class = c.target;
+        request.method = parse_cam_method(method);
+        const CamResult r = compute_cam(model, input, request);
+        const std::string suffix = c.target ? "c" + std::to_string(*c.target) : std::string("top1");
+        const FloatArray reference = test::load_reference(std::string("cam.") + c.model + "." + variant + "." + c.layer + "." +
+                                                          method + "." + suffix + ".npy");
+        CHECK(test::max_abs_diff(r.map, reference) <= 1e-5);
+      }
+    }
+  }
+}
