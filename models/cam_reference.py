@@ -141,3 +141,27 @@ def cam_map(method: str, activations: np.ndarray, grads: np.ndarray,
     cam_per_target_layer = np.maximum(cam_per_target_layer, 0)
     result = np.mean(cam_per_target_layer, axis=1)
     return scale_cam_image(result)
+
+
+def score_cam_map(model: torch.nn.Module, activations: np.ndarray, x: torch.Tensor, target: int,
+                  size: Tuple[int, int], batch_size: int = 16) -> np.ndarray:
+    """ScoreCAM as pytorch-grad-cam 1.5's ScoreCAM.get_cam_weights computes it: each channel of the
+    activation, upsampled with UpsamplingBilinear2d (align_corners=True) and min-max scaled with eps
+    1e-8, masks the input; the raw target logits of the masked inputs, softmaxed over channels, weight
+    the channels; then the shared post-processing (cam_map's ReLU, scaling and resize)."""
+    with torch.no_grad():
+        upsample = torch.nn.UpsamplingBilinear2d(size=x.shape[-2:])
+        upsampled = upsample(torch.from_numpy(activations))
+        maxs = upsampled.view(upsampled.size(0), upsampled.size(1), -1).max(dim=-1)[0][:, :, None, None]
+        mins = upsampled.view(upsampled.size(0), upsampled.size(1), -1).min(dim=-1)[0][:, :, None, None]
+        upsampled = (upsampled - mins) / (maxs - mins + 1e-8)
+        inputs = x[:, None, :, :] * upsampled[:, :, None, :, :]
+        scores = []
+        for tensor in inputs:
+            for i in range(0, tensor.size(0), batch_size):
+                scores.extend(float(o[target]) for o in model(tensor[i:i + batch_size]))
+        weights = torch.nn.Softmax(dim=-1)(torch.Tensor(scores).view(activations.shape[0], activations.shape[1])).numpy()
+    cam = (weights[:, :, None, None] * activations).sum(axis=1)
+    cam = np.maximum(cam, 0)
+    scaled = scale_cam_image(cam, size)
+    return scale_cam_image(np.maximum(scaled, 0))

@@ -30,7 +30,7 @@ import torchvision
 from PIL import Image, ImageDraw, ImageFilter
 from torchvision import transforms as T
 
-from cam_reference import CAM_METHODS, cam_map, capture_cam_inputs, module_at
+from cam_reference import CAM_METHODS, cam_map, capture_cam_inputs, module_at, score_cam_map
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -85,6 +85,9 @@ CAM_CASES: Tuple[Tuple[str, str, Optional[int]], ...] = (
     ("resnet18", "layer3.1", None),
 )
 
+# ScoreCAM runs one forward per channel (512 here), so one case, on the scripted file only.
+SCORE_CAM_CASE = ("resnet18", "layer4", 24)
+
 TORCHVISION_MODELS: Dict[str, Callable[..., torch.nn.Module]] = {
     "vgg11": torchvision.models.vgg11,
     "vgg16": torchvision.models.vgg16,
@@ -102,6 +105,7 @@ def cam_files() -> List[str]:
             names += [f"{stem}.{method}.{suffix}.npy" for method in CAM_METHODS]
             if target is None:
                 names.append(f"{stem}.top1.json")
+    names.append(f"references/cam.{SCORE_CAM_CASE[0]}.script.{SCORE_CAM_CASE[1]}.scorecam.c{SCORE_CAM_CASE[2]}.npy")
     return names
 
 
@@ -141,6 +145,11 @@ def export_cam_references(out_dir: Path, x: torch.Tensor,
                         if variant == "trace" and not np.array_equal(result, maps["script"][key]):
                             raise RuntimeError(f"{model_name} {key}: the script and trace maps differ")
                         save_npy(f"{stem}.{method}.{suffix}.npy", result)
+            if variant == "script" and model_name == SCORE_CAM_CASE[0]:
+                name, layer, target = SCORE_CAM_CASE
+                captured, _ = capture_cam_inputs(model, [layer], x, target)
+                save_npy(f"cam.{name}.script.{layer}.scorecam.c{target}.npy",
+                         score_cam_map(model, captured[layer][0], x, target, size)[0])
 
 
 def export_references(out_dir: Path, write_bytes: Callable[[Path, bytes], None]) -> None:

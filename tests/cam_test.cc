@@ -114,3 +114,14 @@ TEST_CASE("every CAM method equals its plain-PyTorch computation", "[cam][models
     }
   }
 }
+
+TEST_CASE("ScoreCAM equals its plain-PyTorch computation", "[cam][models]") {
+  const FloatArray input = test::load_reference("photo.png.direct_bilinear.npy");
+  Model model = load_model(test::model_path("resnet18.script.pt"), DeviceKind::kCpu);
+  CamRequest request;
+  request.layer = find_layer(model.tree(), "layer4", "resnet18");
+  request.target_class = 24;
+  request.method = CamMethod::kScoreCam;
+  const CamResult r = compute_cams(model, input, request, {24}, 64).at(0);
+  CHECK(test::max_abs_diff(r.map, test::load_reference("cam.resnet18.script.layer4.scorecam.c24.npy")) <= 1e-5);
+}

@@ -50,6 +50,12 @@ TEST_CASE("cli gradcam: the reference overlay from one command", "[cli][cam][mod
   CHECK(doc["layer"] == "features.7");  // auto: the last layer with a spatial output
   CHECK(doc["predictions"].size() == 5);
 
+  // auto on a ResNet: layer4 returns after the ReLU inside its last block, and is the one.
+  r = run_cnnviz({"gradcam", model_path("resnet18.trace.pt"), input, "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["layer"] == "layer4");
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "-o", "-", "--format", "json"}, 2,
+              {"only one of -o, --heatmap and --raw can be '-'"});
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--class", "10", "--format", "json"}, 2,
               {"--class 10 is out of range", "0 to 9"});
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--layer", "classifier.1", "--format", "json"}, 5,
@@ -108,6 +114,15 @@ TEST_CASE("cli gradcam: batches are resumable and sharded and report failures pe
   CHECK(lines[1]["image"] == images + "/sub/b.jpg");
   shard.back() = "2/2";
   check_error(shard, 2, {"--shard '2/2'"});
+
+  // Lists may not climb out of the output directory, and two images may not share an output.
+  const std::string list = dir.file("list.txt");
+  { std::ofstream(list) << "images/a.png\n../escape.png\n"; }
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), list, "--input", "1,3,32,32", "-o", dir.file("o3")}, 2,
+              {"'../escape.png' would put its output outside"});
+  fs::copy_file(model_path("references/photo.jpg"), images + "/a.jpg");
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), images, "--input", "1,3,32,32", "-o", dir.file("o4")}, 2,
+              {"would both write"});
 }
 
 TEST_CASE("cli gradcam: a batched run gives the same maps as one image at a time", "[cli][cam][models]") {

@@ -34,7 +34,7 @@ struct CamResult {
 };
 
 /// The layer pytorch-grad-cam users pick when they do not choose one, found by torch-cam's rule: the
-/// last module (in call order) whose output is [N, C, H, W] with H or W > 1. Throws Error(kModel) if
+/// module that returns last with an output [N, C, H, W] where H or W > 1 (resnet18: layer4). Throws Error(kModel) if
 /// none is.
 int auto_cam_layer(Model& model, const FloatArray& input);
 

@@ -18,6 +18,7 @@ struct ModuleCall {
   std::vector<int64_t> output_shape;  ///< torchinfo's rule: the tensor, a tuple's first, a dict's last
   int64_t output_elem_bytes = 0;      ///< element size of that output tensor (0 if none)
   bool finished = false;              ///< the call returned (false if the forward failed inside it)
+  int finish_order = -1;              ///< 0 for the first call to return, 1 for the next, ...
 };
 
 /// What capture_module_calls needs besides the model.

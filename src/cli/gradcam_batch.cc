@@ -4,6 +4,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "cnnviz/error.h"
 
@@ -55,7 +56,22 @@ std::vector<BatchItem> list_batch_items(const std::string& source, const std::st
     }
   }
   std::sort(items.begin(), items.end(), [](const BatchItem& a, const BatchItem& b) { return a.name < b.name; });
-  for (auto& item : items) item.output = (fs::path(out_dir) / fs::path(item.name).replace_extension(".png")).string();
+  std::map<std::string, std::string> owner;  // output -> the image it belongs to
+  for (auto& item : items) {
+    const fs::path name(item.name);
+    for (const auto& part : name) {
+      if (part == "..") {
+        throw Error::usage("image list '" + source + "': '" + item.name +
+                           "' would put its output outside the output directory; list paths without '..'");
+      }
+    }
+    item.output = (fs::path(out_dir) / fs::path(name).replace_extension(".png")).string();
+    auto [it, inserted] = owner.emplace(item.output, item.image);
+    if (!inserted) {
+      throw Error::usage("'" + it->second + "' and '" + item.image + "' would both write '" + item.output +
+                         "'; rename one of them");
+    }
+  }
   return items;
 }
 

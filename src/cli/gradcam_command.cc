@@ -27,7 +27,7 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   cmd->add_option("image", o.image, "PNG or JPEG image")->required();
   cmd->add_option("--class", o.target_class, "Class index to explain (default: the top-1 class)");
   cmd->add_option("--layer", o.layer, "Target layer path, or auto: the last layer with a spatial output")->capture_default_str();
-  cmd->add_option("--method", o.method, "gradcam, gradcam++, xgradcam, layercam, hirescam or eigencam")->capture_default_str();
+  cmd->add_option("--method", o.method, "gradcam, gradcam++, xgradcam, layercam, hirescam, eigencam or scorecam")->capture_default_str();
   cmd->add_option("-o,--output", o.output, "Overlay PNG (heatmap blended over the image); - for stdout");
   cmd->add_option("--heatmap", o.heatmap, "Also write the coloured map alone (PNG)");
   cmd->add_option("--raw", o.raw, "Also write the map as H x W float32 .npy in [0, 1]");
@@ -159,6 +159,12 @@ void run_gradcam_command(const GradcamOptions& o) {
   if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.format != "json") {
     throw Error::usage("nothing to write: give -o overlay.png, --heatmap, --raw or --format json");
   }
+  // Standard output carries one thing: a single "-" output, or the text or JSON report.
+  const int to_stdout = (o.output == "-") + (o.heatmap == "-") + (o.raw == "-");
+  if (to_stdout > 1 || (to_stdout == 1 && o.format == "json")) {
+    throw Error::usage("only one of -o, --heatmap and --raw can be '-', and not with --format json");
+  }
+  (void)memory_limit(o.common);  // validates --max-memory (CAMs run without the meta dry run so far)
   const DeviceKind device = apply_common_options(o.common);
   std::vector<std::string> labels = o.labels.empty() ? std::vector<std::string>{} : load_labels(o.labels);
   if (is_batch_source(o.image)) {
@@ -218,7 +224,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   for (const auto& p : predictions) {
     text += fmt::format("  {:>5}  {:6.2f}%  {:>10.4f}  {}\n", p.index, 100.0 * p.probability, p.score, p.label);
   }
-  if (o.output != "-") write_stdout(text);
+  if (to_stdout == 0) write_stdout(text);
 }
 
 }  // namespace cnnviz::cli

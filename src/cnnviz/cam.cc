@@ -122,10 +122,15 @@ CamMethod parse_cam_method(std::string_view name) {
 
 int auto_cam_layer(Model& model, const FloatArray& input) {
   CaptureOptions o = options_for(input);
-  int chosen = -1;
+  // "Last" by when the module returns, as torch-cam's forward hooks see it: ResNet's layer4 returns
+  // after the ReLU inside its last block.
+  int chosen = -1, chosen_order = -1;
   for (const ModuleCall& call : capture_module_calls(model, o).calls) {
     const auto& s = call.output_shape;
-    if (call.finished && call.node != 0 && s.size() == 4 && (s[2] > 1 || s[3] > 1)) chosen = call.node;
+    if (call.finished && call.node != 0 && s.size() == 4 && (s[2] > 1 || s[3] > 1) && call.finish_order > chosen_order) {
+      chosen = call.node;
+      chosen_order = call.finish_order;
+    }
   }
   if (chosen < 0) throw Error(ErrorKind::kModel, "'" + model.file().path + "' has no layer with a spatial [N, C, H, W] output; give --layer");
   return chosen;

@@ -51,6 +51,7 @@ struct Recorder {
   const std::unordered_map<const c10::ivalue::Object*, int>* node_of = nullptr;
   std::vector<ModuleCall> calls;
   std::vector<int> open;                  // indices into calls of the calls still running
+  int returned = 0;                       // calls that have returned so far
   std::unordered_set<int> keep;           // nodes whose output is copied
   std::map<int, FloatArray> outputs;      // the copies
   int gradient_target = -1;               // node whose output becomes a leaf that requires grad
@@ -91,6 +92,7 @@ void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   call.output_shape = shape_of(t);
   call.output_elem_bytes = t && t->defined() ? static_cast<int64_t>(t->element_size()) : 0;
   call.finished = true;
+  call.finish_order = rec->returned++;
   if (t && t->defined() && rec->keep.count(call.node) && !rec->outputs.count(call.node)) {
     rec->outputs.emplace(call.node, to_float_array(*t));
   }
