@@ -54,6 +54,8 @@ TEST_CASE("cli gradcam: the reference overlay from one command", "[cli][cam][mod
   r = run_cnnviz({"gradcam", model_path("resnet18.trace.pt"), input, "--format", "json"});
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.out)["layer"] == "layer4");
+  check_error({"gradcam", model_path("vgg11.script.pt"), input, "--input", "1,3,224,224", "--max-memory", "50M", "--format", "json"}, 7,
+              {"needs about", "--max-memory"});
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "-o", "-", "--format", "json"}, 2,
               {"only one of -o, --heatmap and --raw can be '-'"});
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--class", "10", "--format", "json"}, 2,

@@ -23,6 +23,7 @@ struct CamRequest {
   int layer = -1;                   ///< ModuleTree node of the target layer
   std::optional<int> target_class;  ///< default: the top-1 class
   CamMethod method = CamMethod::kGradCam;
+  int64_t max_memory_bytes = 0;     ///< the memory guard's limit (0: none), as for capture_module_calls
 };
 
 /// One explained image.
@@ -31,6 +32,7 @@ struct CamResult {
   FloatArray low_res;          ///< [h, w]: the layer's map after ReLU and min-max, before resizing
   std::vector<float> scores;   ///< the model's output row [K] (logits)
   int target_class = 0;
+  std::vector<std::string> notes;  ///< for the user (e.g. why no memory estimate was made)
 };
 
 /// The layer pytorch-grad-cam users pick when they do not choose one, found by torch-cam's rule: the
@@ -42,7 +44,7 @@ int auto_cam_layer(Model& model, const FloatArray& input);
 /// ReLU, min-max with eps 1e-7, bilinear resize to H x W (align_corners=False, as cv2.resize), ReLU and
 /// min-max again (an all-negative map gives zeros). Gradients are taken with respect to the layer's own
 /// output only (autograd records nothing below it), even when an in-place op follows the layer.
-/// Throws Error: kUsage (class out of range), kData (output not [N, K], layer output not spatial),
+/// Throws Error: kResource (memory guard), kUsage (class out of range), kData (output not [N, K], layer output not spatial),
 /// kModel (layer did not run, no gradient path from the class score to the layer), kExecution.
 CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request);
 

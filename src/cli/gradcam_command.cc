@@ -164,7 +164,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   if (to_stdout > 1 || (to_stdout == 1 && o.format == "json")) {
     throw Error::usage("only one of -o, --heatmap and --raw can be '-', and not with --format json");
   }
-  (void)memory_limit(o.common);  // validates --max-memory (CAMs run without the meta dry run so far)
+  request.max_memory_bytes = memory_limit(o.common);
   const DeviceKind device = apply_common_options(o.common);
   std::vector<std::string> labels = o.labels.empty() ? std::vector<std::string>{} : load_labels(o.labels);
   if (is_batch_source(o.image)) {
@@ -180,6 +180,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   Model model = load_model(o.model, device);
   request.layer = o.layer == "auto" ? auto_cam_layer(model, input) : find_layer(model.tree(), o.layer, o.model);
   const CamResult cam = compute_cams(model, input, request, {request.target_class}, o.batch_size).at(0);
+  for (const auto& note : cam.notes) print_note(note);
   if (labels.empty() && cam.scores.size() == 1000) labels = imagenet_labels();
 
   const ModuleNode& layer = model.tree().nodes[static_cast<std::size_t>(request.layer)];

@@ -40,7 +40,7 @@ void run_layers_command(const LayersOptions& o) {
 
   // Output shape of each module's first call, when an input is given.
   std::vector<std::vector<int64_t>> shapes(tree.nodes.size());
-  std::vector<bool> ran(tree.nodes.size(), inputs.empty());
+  std::vector<bool> ran(tree.nodes.size(), false);
   if (!inputs.empty()) {
     CaptureOptions capture;
     capture.inputs = inputs;

@@ -141,7 +141,9 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   Model::Impl& impl = model.impl();
   const ModuleNode& layer = impl.tree.nodes.at(static_cast<std::size_t>(request.layer));
   const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
-  GradientRun run = run_for_activation_gradient(impl, options_for(batch), request.layer);
+  CaptureOptions options = options_for(batch);
+  options.max_memory_bytes = request.max_memory_bytes;
+  GradientRun run = run_for_activation_gradient(impl, options, request.layer);
   const int64_t n = batch.shape.at(0);
 
   const at::Tensor* out = first_tensor(run.output, true);
@@ -210,6 +212,7 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
     results[static_cast<std::size_t>(i)].low_res = to_float_array(low);
     results[static_cast<std::size_t>(i)].map = to_float_array(full);
   }
+  results.front().notes = std::move(run.notes);
   return results;
 }
 

@@ -311,17 +311,14 @@ void instrument_for_capture(torch::jit::Module& module) {
   }
 }
 
-CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) {
-  Model::Impl& impl = model.impl();
-  check_input_count(impl, options.inputs.size());
-  CaptureResult result;
-
+// The memory guard: refuses inputs that cannot fit, then dry-runs the model on the meta device
+// (shapes without data) and refuses when inputs + every leaf's output (+ copies of kept outputs)
+// exceed options.max_memory_bytes. Returns the estimate; adds a note when no dry run was possible.
+static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, std::vector<std::string>& notes) {
   // The inputs alone may not fit: refuse before allocating them, even on the meta device.
   const int64_t input_bytes = inputs_bytes(options.inputs);
   if (options.max_memory_bytes > 0) check_memory(input_bytes, options.max_memory_bytes, describe_inputs(options.inputs));
-
-  // Dry run on the meta device: shapes without data, so the activations can be estimated first.
-  result.estimated_bytes = input_bytes;
+  int64_t estimated = input_bytes;
   if (!impl.tree.frozen) {
     try {
       ensure_meta_kernels();
@@ -336,19 +333,27 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
         const int64_t copies = (impl.tree.nodes[static_cast<std::size_t>(call.node)].is_leaf ? 1 : 0) + (copied ? 1 : 0);
         int64_t bytes = 0;
         if (__builtin_mul_overflow(shape_numel(call.output_shape), call.output_elem_bytes * copies, &bytes) ||
-            __builtin_add_overflow(result.estimated_bytes, bytes, &result.estimated_bytes)) {
-          result.estimated_bytes = std::numeric_limits<int64_t>::max();
+            __builtin_add_overflow(estimated, bytes, &estimated)) {
+          estimated = std::numeric_limits<int64_t>::max();
         }
       }
     } catch (const std::exception& e) {
       // Some ops have no meta kernel, and traced files may hold CPU tensor constants.
-      result.notes.push_back("no memory estimate beyond the inputs: the model does not run on PyTorch's meta device (" +
-                             torch_error_message(e).substr(0, 300) + ")");
+      notes.push_back("no memory estimate beyond the inputs: the model does not run on PyTorch's meta device (" +
+                      torch_error_message(e).substr(0, 300) + ")");
     }
   }
   if (options.max_memory_bytes > 0) {
-    check_memory(result.estimated_bytes, options.max_memory_bytes, "running '" + impl.file.path + "' on " + describe_inputs(options.inputs));
+    check_memory(estimated, options.max_memory_bytes, "running '" + impl.file.path + "' on " + describe_inputs(options.inputs));
   }
+  return estimated;
+}
+
+CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) {
+  Model::Impl& impl = model.impl();
+  check_input_count(impl, options.inputs.size());
+  CaptureResult result;
+  result.estimated_bytes = guard_memory(impl, options, result.notes);
 
   Recorder rec;
   rec.keep.insert(options.keep_outputs.begin(), options.keep_outputs.end());
@@ -365,9 +370,10 @@ namespace cnnviz {
 
 GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node) {
   check_input_count(impl, options.inputs.size());
+  GradientRun run;
+  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes);
   Recorder rec;
   rec.gradient_target = target_node;
-  GradientRun run;
   run.output = run_recorded(impl, options, impl.device, rec);
   if (!rec.activation.defined()) {
     const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(target_node));

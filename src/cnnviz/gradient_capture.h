@@ -15,11 +15,13 @@ namespace cnnviz {
 /// One forward from options.input_data. `activation` is the target node's output (its first call) as a
 /// leaf that requires grad; `output` the model's output, recorded by autograd from `activation` on only
 /// (parameters below the target get no graph and no gradients). Throws Error(kModel) when the target
-/// did not run or returned no tensor, and the errors of capture_module_calls.
+/// did not run or returned no tensor, and the errors of capture_module_calls, whose memory guard it
+/// applies when options.max_memory_bytes > 0.
 struct GradientRun {
   c10::IValue output;
   at::Tensor activation;
   std::vector<ModuleCall> calls;
+  std::vector<std::string> notes;  ///< from the memory guard
 };
 GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node);
 
