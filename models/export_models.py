@@ -155,6 +155,7 @@ _SPEC_LIST = [
     Spec("edge", KIND_MODEL, fixtures.EdgeNet, ((1, 3, 8, 8),), 1_021, ("fixtures.py",)),
     Spec("two_inputs", KIND_MODEL, fixtures.TwoInputs, ((1, 3, 16, 16), (1, 10)), 397,
          ("fixtures.py",)),
+    Spec("probed", KIND_MODEL, fixtures.ProbedCNN, ((1, 3, 16, 16),), 137, ("fixtures.py",)),
     Spec("resnet18_frozen", KIND_FROZEN, _tv(torchvision.models.resnet18), IMAGENET_INPUT,
          11_689_512),
     Spec("resnet18_optimized", KIND_OPTIMIZED, _tv(torchvision.models.resnet18),

@@ -6,6 +6,7 @@ Each is small enough to export, load and run in milliseconds:
 - EdgeNet: one model that packs the module-graph corner cases a summary
   tool has to get right (see its docstring) at 1x3x8x8.
 - TwoInputs: forward(img, vec) with an image [1,3,16,16] and a vector [1,10].
+- ProbedCNN: a classifier with a detached side branch at 1x3x16x16.
 
 All of them script and trace with torch 1.13.
 """
@@ -135,3 +136,23 @@ class TwoInputs(nn.Module):
 
     def forward(self, img: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
         return self.head(torch.cat([self.features(img), self.embed(vec)], dim=1))
+
+
+class ProbedCNN(nn.Module):
+    """A classifier with a side probe whose output never reaches the scores
+    (it is detached): the "no gradient path" case of CAM tools.
+
+    Input [1, 3, 16, 16], output [1, 3].
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, kernel_size=3, padding=1), nn.ReLU())
+        self.probe = nn.Conv2d(4, 2, kernel_size=1)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        p = self.probe(f)
+        # The probe runs and is used, but through detach(): no gradient flows back to it.
+        return self.head(f.mean((2, 3))) + 0.0 * p.detach().mean()

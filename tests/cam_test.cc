@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "cnnviz/cam.h"
@@ -124,4 +125,79 @@ TEST_CASE("ScoreCAM equals its plain-PyTorch computation", "[cam][models]") {
   request.method = CamMethod::kScoreCam;
   const CamResult r = compute_cams(model, input, request, {24}, 64).at(0);
   CHECK(test::max_abs_diff(r.map, test::load_reference("cam.resnet18.script.layer4.scorecam.c24.npy")) <= 1e-5);
+}
+
+// --top-k: one forward, one backward per rank. Rank 1 is pytorch-grad-cam's top-1 map; the ranks are
+// the classes PyTorch's logits rank highest, and each map is the one that class gives on its own.
+TEST_CASE("top-k maps are the single-class maps of the k best classes", "[cam][models]") {
+  const FloatArray input = golden_array("input_tensor.npy");
+  const FloatArray logits = golden_array("vgg11_logits.npy");
+  std::vector<int> order(logits.values.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return logits.values[static_cast<std::size_t>(a)] > logits.values[static_cast<std::size_t>(b)]; });
+  Model model = load_model(test::model_path("vgg11.script.pt"), DeviceKind::kCpu);
+  CamRequest request;
+  request.layer = find_layer(model.tree(), "features.20", "vgg11");
+  request.top_k = 3;
+  const std::vector<CamResult> ranked = compute_cams(model, input, request, {});
+  REQUIRE(ranked.size() == 3);
+  CHECK(test::max_abs_diff(ranked[0].map, golden_array("vgg11_features-1_gradcam_top1.npy")) <= 1e-5);
+  for (int r = 0; r < 3; ++r) {
+    INFO("rank " << r + 1);
+    CHECK(ranked[static_cast<std::size_t>(r)].target_class == order[static_cast<std::size_t>(r)]);
+    CamRequest single = request;
+    single.top_k = 0;
+    single.target_class = order[static_cast<std::size_t>(r)];
+    CHECK(test::max_abs_diff(ranked[static_cast<std::size_t>(r)].map, compute_cam(model, input, single).map) <= 1e-6);
+  }
+
+  // ScoreCAM reuses its masked forwards for every rank; a batch of two keeps images apart.
+  Model tiny = load_model(test::model_path("tiny_cnn.script.pt"), DeviceKind::kCpu);
+  FloatArray two = test::load_reference("photo.png.direct_bilinear.npy");
+  two = FloatArray{{1, 3, 32, 32}, std::vector<float>(two.values.begin(), two.values.begin() + 3 * 32 * 32)};
+  FloatArray batch{{2, 3, 32, 32}, two.values};
+  for (float v : two.values) batch.values.push_back(-v);
+  CamRequest score;
+  score.layer = find_layer(tiny.tree(), "features.3", "tiny_cnn");
+  score.method = CamMethod::kScoreCam;
+  score.top_k = 2;
+  const std::vector<CamResult> maps = compute_cams(tiny, batch, score, {}, 5);
+  REQUIRE(maps.size() == 4);
+  for (int i = 0; i < 2; ++i) {
+    FloatArray one{{1, 3, 32, 32}, std::vector<float>(batch.values.begin() + i * 3 * 32 * 32, batch.values.begin() + (i + 1) * 3 * 32 * 32)};
+    for (int r = 0; r < 2; ++r) {
+      INFO("image " << i << " rank " << r + 1);
+      const CamResult& got = maps[static_cast<std::size_t>(i * 2 + r)];
+      CamRequest single = score;
+      single.top_k = 0;
+      single.target_class = got.target_class;
+      CHECK(test::max_abs_diff(got.map, compute_cams(tiny, one, single, {}, 7).at(0).map) <= 1e-6);
+    }
+    CHECK(maps[static_cast<std::size_t>(i * 2)].target_class != maps[static_cast<std::size_t>(i * 2 + 1)].target_class);
+  }
+  request.top_k = 1001;
+  CHECK_THROWS_WITH(compute_cams(model, input, request, {}), Catch::Matchers::Contains("--top-k 1001 is more than the model's 1000 classes"));
+}
+
+TEST_CASE("a layer the class score does not depend on has no gradient path", "[cam][models]") {
+  Model model = load_model(test::model_path("probed.script.pt"), DeviceKind::kCpu);
+  FloatArray input{{1, 3, 16, 16}, std::vector<float>(3 * 16 * 16, 0.5f)};
+  CamRequest request;
+  request.layer = find_layer(model.tree(), "probe", "probed");
+  for (const CamMethod method : {CamMethod::kGradCam, CamMethod::kLayerCam}) {
+    request.method = method;
+    try {
+      compute_cam(model, input, request);
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::kModel);
+      CHECK_THAT(e.what(), Catch::Matchers::Contains("does not depend on layer 'probe' (no gradient path)"));
+    }
+  }
+  // The layer the scores come from works, and EigenCAM needs no gradient at all.
+  request.layer = find_layer(model.tree(), "features", "probed");
+  CHECK(compute_cam(model, input, request).map.shape == std::vector<int64_t>{16, 16});
+  request.layer = find_layer(model.tree(), "probe", "probed");
+  request.method = CamMethod::kEigenCam;
+  CHECK(compute_cam(model, input, request).map.shape == std::vector<int64_t>{16, 16});
 }

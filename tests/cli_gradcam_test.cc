@@ -148,3 +148,74 @@ TEST_CASE("cli gradcam: a batched run gives the same maps as one image at a time
     CHECK(worst <= 2);
   }
 }
+
+TEST_CASE("cli gradcam: --top-k writes one map per class, named by rank", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string input = cnnviz::test::golden_path("cam/input.png");
+  auto r = run_cnnviz({"gradcam", model_path("vgg11.script.pt"), input, "--layer", "features.20", "--top-k", "2", "-o",
+                       dir.file("o.png"), "--raw", dir.file("cam.npy"), "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  REQUIRE(doc["cams"].size() == 2);
+  CHECK(doc["cams"][0]["class"] == doc["predictions"][0]["class"]);
+  CHECK(doc["cams"][1]["class"] == doc["predictions"][1]["class"]);
+  CHECK(doc["cams"][1]["outputs"] == nlohmann::json({dir.file("o.top2.png"), dir.file("cam.top2.npy")}));
+  CHECK(doc["outputs"].size() == 4);
+  // Rank 2's map is the map of its class alone.
+  REQUIRE(run_cnnviz({"gradcam", model_path("vgg11.script.pt"), input, "--layer", "features.20", "--class",
+                      std::to_string(doc["cams"][1]["class"].get<int>()), "--raw", dir.file("single.npy")}).exit_code == 0);
+  CHECK(cnnviz::test::read_file(dir.file("single.npy")) == cnnviz::test::read_file(dir.file("cam.top2.npy")));
+  CHECK_FALSE(fs::exists(dir.file("o.png")));
+
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--top-k", "2", "--class", "1", "-o",
+               dir.file("x.png")}, 2, {"--class excludes --top-k"});
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--top-k", "11", "-o", dir.file("x.png")}, 2,
+              {"--top-k 11 is more than the model's 10 classes"});
+  check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--top-k", "2", "-o", "-"}, 2,
+              {"--top-k writes one file per class"});
+  check_error({"gradcam", model_path("probed.script.pt"), input, "--input", "1,3,16,16", "--layer", "probe", "-o", dir.file("x.png")}, 4,
+              {"no gradient path"});
+  CHECK_FALSE(fs::exists(dir.file("x.png")));
+  CHECK_FALSE(fs::exists(dir.file("x.top1.png")));
+
+  // Batch mode: every rank of every image, resumable as a whole.
+  const std::string images = dir.file("images");
+  fs::create_directories(images);
+  fs::copy_file(model_path("references/photo.png"), images + "/a.png");
+  fs::copy_file(model_path("references/gray.png"), images + "/b.png");
+  const std::vector<std::string> batch = {"gradcam", model_path("tiny_cnn.script.pt"), images, "--input", "1,3,32,32", "-o",
+                                          dir.file("out"), "--top-k", "3", "--format", "json"};
+  r = run_cnnviz(batch);
+  REQUIRE(r.exit_code == 0);
+  auto lines = json_lines(r.out);
+  REQUIRE(lines.size() == 6);
+  CHECK(lines[2]["output"] == dir.file("out") + "/a.top3.png");
+  CHECK(lines[2]["rank"] == 3);
+  CHECK(lines[5]["image"] == images + "/b.png");
+  fs::remove(dir.file("out") + "/b.top2.png");
+  lines = json_lines(run_cnnviz(batch).out);
+  REQUIRE(lines.size() == 4);  // a skipped, b redone
+  CHECK(lines[0]["status"] == "skipped");
+  CHECK(lines[1]["status"] == "ok");
+  CHECK(fs::exists(dir.file("out") + "/b.top2.png"));
+}
+
+TEST_CASE("cli gradcam: a batch does not resume into outputs made with other settings", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string images = dir.file("images");
+  fs::create_directories(images);
+  fs::copy_file(model_path("references/photo.png"), images + "/a.png");
+  std::vector<std::string> base = {"gradcam", model_path("tiny_cnn.script.pt"), images, "--input", "1,3,32,32", "-o", dir.file("out")};
+  REQUIRE(run_cnnviz(base).exit_code == 0);
+  std::vector<std::string> other = base;
+  other.insert(other.end(), {"--method", "layercam", "--image-weight", "0.3"});
+  check_error(other, 2, {"holds overlays made with other settings (method, image_weight)", "--overwrite"});
+  const std::string before = cnnviz::test::read_file(dir.file("out") + "/a.png");
+  other.push_back("--overwrite");
+  REQUIRE(run_cnnviz(other).exit_code == 0);
+  CHECK(cnnviz::test::read_file(dir.file("out") + "/a.png") != before);
+  // The record now holds the new settings: resuming with them skips, the old ones are refused.
+  other.pop_back();
+  CHECK(run_cnnviz(other).exit_code == 0);
+  check_error(base, 2, {"other settings"});
+}

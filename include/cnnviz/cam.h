@@ -22,6 +22,7 @@ CamMethod parse_cam_method(std::string_view name);
 struct CamRequest {
   int layer = -1;                   ///< ModuleTree node of the target layer
   std::optional<int> target_class;  ///< default: the top-1 class
+  int top_k = 0;                    ///< > 0: explain each image's k best classes instead (one forward, k backwards)
   CamMethod method = CamMethod::kGradCam;
   int64_t max_memory_bytes = 0;     ///< the memory guard's limit (0: none), as for capture_module_calls
 };
@@ -49,8 +50,10 @@ int auto_cam_layer(Model& model, const FloatArray& input);
 CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request);
 
 /// compute_cam for a batch [N, C, H, W] in one forward and one backward: image i explains classes[i]
-/// (request.target_class when `classes` is shorter, else its top-1 class). ScoreCAM runs its masked
-/// forwards `score_batch_size` at a time.
+/// (request.target_class when `classes` is shorter, else its top-1 class). With request.top_k = k > 0
+/// it explains each image's k best classes instead, with one backward per rank from the same forward,
+/// and returns N * k results: image i's rank-r map (r = 0 is the best class) at i * k + r. ScoreCAM runs
+/// its masked forwards `score_batch_size` at a time (the first batch behind the memory guard).
 std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const CamRequest& request,
                                     const std::vector<std::optional<int>>& classes, int score_batch_size = 16);
 

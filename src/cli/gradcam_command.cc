@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,7 @@
 #include "cnnviz/output_file.h"
 #include "cnnviz/overlay.h"
 #include "cnnviz/preprocess.h"
+#include "cnnviz/sha256.h"
 #include "gradcam_batch.h"
 
 namespace cnnviz::cli {
@@ -25,7 +27,10 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   CLI::App* cmd = app.add_subcommand("gradcam", "Grad-CAM and friends: where a classifier looks, as a heatmap over the image");
   cmd->add_option("model", o.model, "TorchScript classifier (.pt) returning class scores [N, K]")->required();
   cmd->add_option("image", o.image, "PNG or JPEG image")->required();
-  cmd->add_option("--class", o.target_class, "Class index to explain (default: the top-1 class)");
+  auto* cls = cmd->add_option("--class", o.target_class, "Class index to explain (default: the top-1 class)");
+  cmd->add_option("--top-k", o.top_k, "Explain the K best classes instead: one map each, outputs named <stem>.top1.png, <stem>.top2.png, ...")
+      ->check(CLI::Range(1, 1000))
+      ->excludes(cls);
   cmd->add_option("--layer", o.layer, "Target layer path, or auto: the last layer with a spatial output")->capture_default_str();
   cmd->add_option("--method", o.method, "gradcam, gradcam++, xgradcam, layercam, hirescam, eigencam or scorecam")->capture_default_str();
   cmd->add_option("-o,--output", o.output, "Overlay PNG (heatmap blended over the image); - for stdout");
@@ -51,6 +56,64 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
 
 namespace {
 
+// With --top-k, output `dir/name.ext` becomes `dir/name.top<rank>.ext` (rank from 1); otherwise unchanged.
+std::string ranked_path(const std::string& path, int rank, int top_k) {
+  if (top_k == 0 || path.empty()) return path;
+  std::filesystem::path p(path);
+  const std::string ext = p.extension().string();
+  return p.replace_extension().string() + ".top" + std::to_string(rank) + ext;
+}
+
+std::string label_of(int c, const std::vector<std::string>& labels) {
+  return static_cast<std::size_t>(c) < labels.size() ? labels[static_cast<std::size_t>(c)] : std::string();
+}
+
+// What decides an overlay's pixels besides the image. Batch mode keeps it in OUTDIR so that a rerun
+// with other settings does not skip overlays made with the old ones.
+nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string& model_sha256) {
+  const ImageOptions& i = o.image_options;
+  return {{"schema", "cnnviz.gradcam-batch"},
+          {"schema_version", 1},
+          {"model_sha256", model_sha256},
+          {"layer", o.layer},
+          {"method", o.method},
+          {"class", o.target_class ? nlohmann::ordered_json(*o.target_class) : nlohmann::ordered_json()},
+          {"top_k", o.top_k},
+          {"image_weight", o.image_weight},
+          {"colormap", o.colormap},
+          {"input", i.input},
+          {"resize", i.resize},
+          {"crop", i.crop},
+          {"interpolation", i.interpolation},
+          {"mean", i.mean},
+          {"std", i.std},
+          {"no_normalize", i.no_normalize}};
+}
+
+// Refuses to resume into OUTDIR when it was filled with other settings (unless --overwrite), and
+// records this run's settings there.
+void check_batch_settings(const GradcamOptions& o, const std::string& model_sha256) {
+  const std::string record = (std::filesystem::path(o.output) / ".cnnviz-gradcam.json").string();
+  const nlohmann::ordered_json mine = batch_settings(o, model_sha256);
+  std::error_code ec;
+  if (!o.overwrite && std::filesystem::exists(record, ec)) {
+    std::ifstream in(record);
+    const nlohmann::ordered_json theirs = nlohmann::ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (theirs != mine) {
+      std::string differ;
+      if (theirs.is_object()) {
+        for (const auto& [key, value] : mine.items()) {
+          if (!theirs.contains(key) || theirs[key] != value) differ += (differ.empty() ? "" : ", ") + key;
+        }
+      }
+      throw Error::usage("'" + o.output + "' holds overlays made with other settings (" + (differ.empty() ? "unreadable " + record : differ) +
+                         "); use another -o, or --overwrite to redo them all");
+    }
+    return;
+  }
+  write_file_atomically(record, mine.dump(2) + "\n");
+}
+
 // Batch mode: IMAGE is a directory or a list; -o is the output directory. Overlays are written one by
 // one (atomically), existing ones are skipped, and a failing image is reported and skipped.
 void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, DeviceKind device,
@@ -65,27 +128,37 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
   const PreprocessOptions pre = preprocess_options(o.image_options);
   const ImageLimits limits = image_limits(o.image_options);
   Model model = load_model(o.model, device);
+  check_batch_settings(o, sha256_file(o.model));
   const bool json = o.format == "json";
   const bool progress = !json && ::isatty(2);
+  const int ranks = std::max(1, o.top_k);
+  auto done = [&](const BatchItem& item) {
+    for (int r = 1; r <= ranks; ++r) {
+      if (!fs::exists(ranked_path(item.output, r, o.top_k))) return false;
+    }
+    return true;
+  };
   int written = 0, skipped = 0, failed = 0;
   bool layer_known = o.layer != "auto";
   if (layer_known) request.layer = find_layer(model.tree(), o.layer, o.model);
 
-  auto report = [&](const BatchItem& item, const std::string& status, const CamResult* cam, const std::string& message) {
+  // One line per output: per image, or per image and rank with --top-k.
+  auto report = [&](const BatchItem& item, const std::string& status, const CamResult* cam, const std::string& message, int rank = 0) {
+    const std::string output = ranked_path(item.output, rank == 0 ? 1 : rank, o.top_k);
     if (json) {
-      nlohmann::ordered_json line = {{"image", item.image}, {"output", item.output}, {"status", status}};
+      nlohmann::ordered_json line = {{"image", item.image}, {"output", output}, {"status", status}};
+      if (o.top_k && rank > 0) line["rank"] = rank;
       if (cam) {
         const auto best = top_predictions(cam->scores, 1, labels);
-        const int c = cam->target_class;
-        line["class"] = c;
-        line["label"] = static_cast<std::size_t>(c) < labels.size() ? labels[static_cast<std::size_t>(c)] : "";
+        line["class"] = cam->target_class;
+        line["label"] = label_of(cam->target_class, labels);
         line["top1"] = best.empty() ? -1 : best[0].index;
         line["top1_probability"] = best.empty() ? 0.0f : best[0].probability;
       }
       if (!message.empty()) line["message"] = message;
       write_stdout(line.dump() + "\n");
     } else if (status == "ok") {
-      write_stdout(item.output + "\n");
+      write_stdout(output + "\n");
     } else if (status == "error") {
       fmt::print(stderr, "{}cnnviz: error: {}\n", progress ? "\n" : "", message);
     }
@@ -98,7 +171,7 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
     FloatArray batch;
     while (next < items.size() && static_cast<int>(chunk.size()) < o.batch_size) {
       const BatchItem& item = items[next++];
-      if (!o.overwrite && fs::exists(item.output)) {
+      if (!o.overwrite && done(item)) {
         ++skipped;
         report(item, "skipped", nullptr, "");
         continue;
@@ -129,9 +202,12 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
       const BatchItem& item = *chunk[i];
       try {
         fs::create_directories(fs::path(item.output).parent_path(), ec);
-        write_file_atomically(item.output, encode_png(overlay_heatmap(seen[i], cams[i].map, o.image_weight, colormap)));
+        for (int r = 0; r < ranks; ++r) {
+          const CamResult& cam = cams[i * static_cast<std::size_t>(ranks) + static_cast<std::size_t>(r)];
+          write_file_atomically(ranked_path(item.output, r + 1, o.top_k), encode_png(overlay_heatmap(seen[i], cam.map, o.image_weight, colormap)));
+          report(item, "ok", &cam, "", o.top_k ? r + 1 : 0);
+        }
         ++written;
-        report(item, "ok", &cams[i], "");
       } catch (const Error& e) {
         ++failed;
         report(item, "error", nullptr, e.what());
@@ -155,6 +231,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   CamRequest request;
   request.method = parse_cam_method(o.method);
   request.target_class = o.target_class;
+  request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
   if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.format != "json") {
     throw Error::usage("nothing to write: give -o overlay.png, --heatmap, --raw or --format json");
@@ -164,6 +241,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   if (to_stdout > 1 || (to_stdout == 1 && o.format == "json")) {
     throw Error::usage("only one of -o, --heatmap and --raw can be '-', and not with --format json");
   }
+  if (to_stdout == 1 && o.top_k > 0) throw Error::usage("--top-k writes one file per class; give file names instead of '-'");
   request.max_memory_bytes = memory_limit(o.common);
   const DeviceKind device = apply_common_options(o.common);
   std::vector<std::string> labels = o.labels.empty() ? std::vector<std::string>{} : load_labels(o.labels);
@@ -179,49 +257,64 @@ void run_gradcam_command(const GradcamOptions& o) {
   const FloatArray input = preprocess_image(image, pre);
   Model model = load_model(o.model, device);
   request.layer = o.layer == "auto" ? auto_cam_layer(model, input) : find_layer(model.tree(), o.layer, o.model);
-  const CamResult cam = compute_cams(model, input, request, {request.target_class}, o.batch_size).at(0);
-  for (const auto& note : cam.notes) print_note(note);
-  if (labels.empty() && cam.scores.size() == 1000) labels = imagenet_labels();
+  const std::vector<CamResult> cams = compute_cams(model, input, request, {request.target_class}, o.batch_size);
+  for (const auto& note : cams.front().notes) print_note(note);
+  if (labels.empty() && cams.front().scores.size() == 1000) labels = imagenet_labels();
 
   const ModuleNode& layer = model.tree().nodes[static_cast<std::size_t>(request.layer)];
-  const auto predictions = top_predictions(cam.scores, 5, labels);
+  const auto predictions = top_predictions(cams.front().scores, 5, labels);
   // In JSON mode the written paths go into the document instead of their own stdout lines.
   const bool json = o.format == "json";
   std::vector<std::string> written;
-  auto save = [&](const std::string& path, const std::string& bytes) {
-    if (path.empty()) return;
-    json ? write_file_atomically(path, bytes) : write_output(path, bytes);
-    written.push_back(path);
-  };
-  save(o.output, o.output.empty() ? "" : encode_png(overlay_heatmap(seen, cam.map, o.image_weight, colormap)));
-  save(o.heatmap, o.heatmap.empty() ? "" : encode_png(heatmap_image(cam.map, colormap)));
-  save(o.raw, o.raw.empty() ? "" : encode_npy_float32(cam.map.shape, cam.map.values.data()));
+  auto cam_docs = nlohmann::ordered_json::array();
+  for (std::size_t r = 0; r < cams.size(); ++r) {
+    const CamResult& cam = cams[r];
+    const int rank = static_cast<int>(r) + 1;
+    std::vector<std::string> mine;
+    auto save = [&](const std::string& given, auto make_bytes) {
+      if (given.empty()) return;
+      const std::string path = ranked_path(given, rank, o.top_k);
+      const std::string bytes = make_bytes();
+      json ? write_file_atomically(path, bytes) : write_output(path, bytes);
+      mine.push_back(path);
+      written.push_back(path);
+    };
+    save(o.output, [&] { return encode_png(overlay_heatmap(seen, cam.map, o.image_weight, colormap)); });
+    save(o.heatmap, [&] { return encode_png(heatmap_image(cam.map, colormap)); });
+    save(o.raw, [&] { return encode_npy_float32(cam.map.shape, cam.map.values.data()); });
+    double sum = 0;
+    for (float v : cam.map.values) sum += v;
+    cam_docs.push_back({{"rank", rank},
+                        {"class", cam.target_class},
+                        {"label", label_of(cam.target_class, labels)},
+                        {"map", {{"shape", cam.map.shape},
+                                 {"layer_shape", cam.low_res.shape},
+                                 {"mean", sum / static_cast<double>(cam.map.values.size())}}},
+                        {"outputs", mine}});
+  }
 
   if (json) {
     auto preds = nlohmann::ordered_json::array();
     for (const auto& p : predictions) {
       preds.push_back({{"class", p.index}, {"label", p.label}, {"score", p.score}, {"probability", p.probability}});
     }
-    double sum = 0;
-    for (float v : cam.map.values) sum += v;
     write_stdout(nlohmann::ordered_json{{"model", o.model},
                                         {"image", o.image},
                                         {"method", o.method},
                                         {"layer", layer.path},
                                         {"layer_class", layer.class_name},
-                                        {"class", cam.target_class},
                                         {"predictions", preds},
-                                        {"map", {{"shape", cam.map.shape},
-                                                 {"layer_shape", cam.low_res.shape},
-                                                 {"mean", sum / static_cast<double>(cam.map.values.size())}}},
+                                        {"cams", cam_docs},
                                         {"outputs", written}}
                      .dump(2) + "\n");
     return;
   }
-  std::string text = fmt::format("layer {} ({}), class {}{}\n", layer.path, layer.class_name, cam.target_class,
-                                 static_cast<std::size_t>(cam.target_class) < labels.size()
-                                     ? " (" + labels[static_cast<std::size_t>(cam.target_class)] + ")"
-                                     : std::string());
+  std::string classes;
+  for (const CamResult& cam : cams) {
+    const std::string label = label_of(cam.target_class, labels);
+    classes += fmt::format("{}{}{}", classes.empty() ? "" : ", ", cam.target_class, label.empty() ? "" : " (" + label + ")");
+  }
+  std::string text = fmt::format("layer {} ({}), class{} {}\n", layer.path, layer.class_name, cams.size() > 1 ? "es" : "", classes);
   for (const auto& p : predictions) {
     text += fmt::format("  {:>5}  {:6.2f}%  {:>10.4f}  {}\n", p.index, 100.0 * p.probability, p.score, p.label);
   }

@@ -14,6 +14,7 @@ struct GradcamOptions {
   std::string model;
   std::string image;
   std::optional<int> target_class;
+  int top_k = 0;           ///< > 0: explain the k best classes, outputs named <stem>.top<rank><ext>
   std::string layer = "auto";
   std::string method = "gradcam";
   std::string output;

@@ -66,9 +66,12 @@ at::Tensor raw_map(CamMethod method, const at::Tensor& A, const at::Tensor& G) {
 
 // Score-CAM (Wang et al. 2020, Eq. 5 and 6), as pytorch-grad-cam's ScoreCAM: each channel, upsampled
 // with align_corners=True and min-max scaled (eps 1e-8), masks the input; the masked inputs' target
-// scores, softmaxed over channels, weight the channels. [N, h, w].
-at::Tensor score_cam(Model::Impl& impl, const at::Tensor& A, const FloatArray& batch, const at::Tensor& targets,
-                     int score_batch_size) {
+// scores, softmaxed over channels, weight the channels. masked_scores() runs the masked inputs
+// `score_batch_size` at a time (the first batch behind the memory guard) and keeps every class's score,
+// [N, C, K], so that each target class costs no more forwards; score_cam_map() weighs A for one target
+// per image, [N, h, w].
+at::Tensor masked_scores(Model::Impl& impl, const at::Tensor& A, const FloatArray& batch, int score_batch_size,
+                         int64_t max_memory_bytes, std::vector<std::string>& notes) {
   const int64_t n = A.size(0), c = A.size(1);
   const at::Tensor input = at::from_blob(const_cast<float*>(batch.values.data()), batch.shape, at::kFloat).to(impl.device);
   at::Tensor up = at::upsample_bilinear2d(A, {input.size(2), input.size(3)}, /*align_corners=*/true);
@@ -76,17 +79,24 @@ at::Tensor score_cam(Model::Impl& impl, const at::Tensor& A, const FloatArray& b
   const at::Tensor maxs = std::get<0>(flat.max(-1)).unsqueeze(-1).unsqueeze(-1);
   const at::Tensor mins = std::get<0>(flat.min(-1)).unsqueeze(-1).unsqueeze(-1);
   up = (up - mins) / (maxs - mins + 1e-8);
-  std::vector<at::Tensor> weights;
+  std::vector<at::Tensor> per_image;
+  bool guarded = false;
   for (int64_t i = 0; i < n; ++i) {
-    const at::Tensor masked = input[i].unsqueeze(0) * up[i].unsqueeze(1);  // [C, channels, H, W]
-    std::vector<at::Tensor> chunk_scores;
+    std::vector<at::Tensor> chunks;
     for (int64_t start = 0; start < c; start += score_batch_size) {
-      const at::Tensor out = run_plain_forward(impl, masked.slice(0, start, std::min(c, start + score_batch_size)));
-      chunk_scores.push_back(out.select(1, targets[i].item<int64_t>()).to(at::kFloat));
+      const int64_t end = std::min(c, start + score_batch_size);
+      const at::Tensor masked = input[i].unsqueeze(0) * up[i].slice(0, start, end).unsqueeze(1);  // [chunk, channels, H, W]
+      chunks.push_back(run_plain_forward(impl, masked, guarded ? 0 : max_memory_bytes, &notes).to(at::kFloat));
+      guarded = true;
     }
-    weights.push_back(at::softmax(at::cat(chunk_scores), 0));
+    per_image.push_back(at::cat(chunks));
   }
-  const at::Tensor w = at::stack(weights).unsqueeze(-1).unsqueeze(-1);  // [N, C, 1, 1]
+  return at::stack(per_image);
+}
+
+at::Tensor score_cam_map(const at::Tensor& A, const at::Tensor& scores, const at::Tensor& targets) {
+  const at::Tensor picked = scores.gather(2, targets.to(scores.device()).view({-1, 1, 1}).expand({scores.size(0), scores.size(1), 1}));
+  const at::Tensor w = at::softmax(picked.squeeze(2), 1).unsqueeze(-1).unsqueeze(-1);  // [N, C, 1, 1]
   return (w * A).sum(1);
 }
 
@@ -159,60 +169,81 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   }
   const at::Tensor scores = out->detach().to(at::kCPU, at::kFloat).contiguous();
   const int num_classes = static_cast<int>(scores.size(1));
-  std::vector<CamResult> results(static_cast<std::size_t>(n));
-  std::vector<int64_t> targets;
+  if (request.top_k > num_classes) {
+    throw Error::usage("--top-k " + std::to_string(request.top_k) + " is more than the model's " + std::to_string(num_classes) +
+                       " classes");
+  }
+  // The classes to explain: rank r of image i is targets[r][i].
+  const int ranks = std::max(1, request.top_k);
+  std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(ranks));
   for (int64_t i = 0; i < n; ++i) {
-    CamResult& r = results[static_cast<std::size_t>(i)];
-    const float* row = scores.data_ptr<float>() + i * num_classes;
-    r.scores.assign(row, row + num_classes);
+    if (request.top_k > 0) {
+      const at::Tensor best = std::get<1>(scores[i].topk(request.top_k));
+      for (int r = 0; r < ranks; ++r) targets[static_cast<std::size_t>(r)].push_back(best[r].item<int64_t>());
+      continue;
+    }
     const std::optional<int> wanted = static_cast<std::size_t>(i) < classes.size() ? classes[static_cast<std::size_t>(i)] : request.target_class;
-    r.target_class = wanted.value_or(static_cast<int>(scores[i].argmax().item<int64_t>()));
-    if (r.target_class < 0 || r.target_class >= num_classes) {
-      throw Error::usage("--class " + std::to_string(r.target_class) + " is out of range: the model has " +
-                         std::to_string(num_classes) + " classes (0 to " + std::to_string(num_classes - 1) + ")");
+    const int64_t c = wanted.value_or(static_cast<int>(scores[i].argmax().item<int64_t>()));
+    if (c < 0 || c >= num_classes) {
+      throw Error::usage("--class " + std::to_string(c) + " is out of range: the model has " + std::to_string(num_classes) +
+                         " classes (0 to " + std::to_string(num_classes - 1) + ")");
     }
-    targets.push_back(r.target_class);
+    targets[0].push_back(c);
   }
-  const at::Tensor target_index = at::tensor(targets, at::kLong).to(out->device());
 
-  at::Tensor G;
-  if (needs_gradients(request.method)) {
-    // The sum of every image's own target score: each image's gradient is its own.
-    const at::Tensor score = out->gather(1, target_index.unsqueeze(1)).sum();
-    const auto no_path = [&] {
-      return Error(ErrorKind::kModel, "the class score does not depend on layer '" + layer_name +
-                                          "' (no gradient path); pick a layer the output is computed from");
-    };
-    if (!score.requires_grad()) throw no_path();
-    try {
-      G = torch::autograd::grad({score}, {A}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
-                                /*allow_unused=*/true)[0];
-    } catch (const std::exception& e) {
-      throw Error(ErrorKind::kExecution, "the backward pass to layer '" + layer_name + "' failed: " + torch_error_message(e));
-    }
-    if (!G.defined()) throw no_path();
-  }
-  at::NoGradGuard no_grad;
+  std::vector<CamResult> results(static_cast<std::size_t>(n * ranks));
   const at::Tensor a = A.detach().to(at::kFloat);
   const int64_t H = batch.shape.at(2), W = batch.shape.at(3);
-  at::Tensor raw;
+  std::vector<std::string> notes = std::move(run.notes);
+  at::Tensor score_cam_scores;
   if (request.method == CamMethod::kScoreCam) {
-    raw = score_cam(impl, a, batch, target_index, score_batch_size);
-  } else if (request.method == CamMethod::kEigenCam) {
-    std::vector<at::Tensor> maps;
-    for (int64_t i = 0; i < n; ++i) maps.push_back(raw_map(request.method, a.slice(0, i, i + 1), G));
-    raw = at::cat(maps, 0);
-  } else {
-    raw = raw_map(request.method, a, G.to(at::kFloat));  // [N, h, w]
+    at::NoGradGuard no_grad;
+    score_cam_scores = masked_scores(impl, a, batch, score_batch_size, request.max_memory_bytes, notes);
   }
-  for (int64_t i = 0; i < n; ++i) {
-    const at::Tensor low = min_max(at::relu(raw[i]));
-    at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];
-    full = min_max(at::relu(full));
-    results[static_cast<std::size_t>(i)].low_res = to_float_array(low);
-    results[static_cast<std::size_t>(i)].map = to_float_array(full);
+  for (int r = 0; r < ranks; ++r) {
+    const at::Tensor target_index = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong).to(out->device());
+    at::Tensor G;
+    if (needs_gradients(request.method)) {
+      // The sum of every image's own target score: each image's gradient is its own. One forward
+      // serves every rank; the graph is kept until the last.
+      const at::Tensor score = out->gather(1, target_index.unsqueeze(1)).sum();
+      const auto no_path = [&] {
+        return Error(ErrorKind::kModel, "the class score does not depend on layer '" + layer_name +
+                                            "' (no gradient path); pick a layer the output is computed from");
+      };
+      if (!score.requires_grad()) throw no_path();
+      try {
+        G = torch::autograd::grad({score}, {A}, /*grad_outputs=*/{}, /*retain_graph=*/r + 1 < ranks, /*create_graph=*/false,
+                                  /*allow_unused=*/true)[0];
+      } catch (const std::exception& e) {
+        throw Error(ErrorKind::kExecution, "the backward pass to layer '" + layer_name + "' failed: " + torch_error_message(e));
+      }
+      if (!G.defined()) throw no_path();
+    }
+    at::NoGradGuard no_grad;
+    at::Tensor raw;
+    if (request.method == CamMethod::kScoreCam) {
+      raw = score_cam_map(a, score_cam_scores, target_index);
+    } else if (request.method == CamMethod::kEigenCam) {
+      std::vector<at::Tensor> maps;
+      for (int64_t i = 0; i < n; ++i) maps.push_back(raw_map(request.method, a.slice(0, i, i + 1), G));
+      raw = at::cat(maps, 0);
+    } else {
+      raw = raw_map(request.method, a, G.to(at::kFloat));  // [N, h, w]
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      CamResult& result = results[static_cast<std::size_t>(i * ranks + r)];
+      const float* row = scores.data_ptr<float>() + i * num_classes;
+      result.scores.assign(row, row + num_classes);
+      result.target_class = static_cast<int>(targets[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)]);
+      const at::Tensor low = min_max(at::relu(raw[i]));
+      at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];
+      full = min_max(at::relu(full));
+      result.low_res = to_float_array(low);
+      result.map = to_float_array(full);
+    }
   }
-  results.front().notes = std::move(run.notes);
+  results.front().notes = std::move(notes);
   return results;
 }
 

@@ -314,7 +314,12 @@ void instrument_for_capture(torch::jit::Module& module) {
 // The memory guard: refuses inputs that cannot fit, then dry-runs the model on the meta device
 // (shapes without data) and refuses when inputs + every leaf's output (+ copies of kept outputs)
 // exceed options.max_memory_bytes. Returns the estimate; adds a note when no dry run was possible.
-static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, std::vector<std::string>& notes) {
+// Estimate: the inputs plus every leaf module's output (an upper bound for a no-grad forward, which frees
+// intermediate outputs), plus a copy of each kept output. For a gradient run (`gradient_from` >= 0) the
+// leaf outputs from that node's first call on count twice: autograd keeps them for the backward pass,
+// which makes a gradient of the same size.
+static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, std::vector<std::string>& notes,
+                            int gradient_from = -1) {
   // The inputs alone may not fit: refuse before allocating them, even on the meta device.
   const int64_t input_bytes = inputs_bytes(options.inputs);
   if (options.max_memory_bytes > 0) check_memory(input_bytes, options.max_memory_bytes, describe_inputs(options.inputs));
@@ -326,11 +331,13 @@ static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, st
       MetaSwap swap(impl.module);
       run_recorded(impl, options, c10::Device(c10::kMeta), dry);
       std::unordered_set<int> kept;
+      bool in_backward = false;
       for (const ModuleCall& call : dry.calls) {
-        // Every leaf's output, plus one copy of each kept output.
+        in_backward = in_backward || call.node == gradient_from;
         const bool copied = std::count(options.keep_outputs.begin(), options.keep_outputs.end(), call.node) &&
                             kept.insert(call.node).second;
-        const int64_t copies = (impl.tree.nodes[static_cast<std::size_t>(call.node)].is_leaf ? 1 : 0) + (copied ? 1 : 0);
+        const bool leaf = impl.tree.nodes[static_cast<std::size_t>(call.node)].is_leaf;
+        const int64_t copies = (leaf ? (in_backward ? 2 : 1) : 0) + (copied ? 1 : 0);
         int64_t bytes = 0;
         if (__builtin_mul_overflow(shape_numel(call.output_shape), call.output_elem_bytes * copies, &bytes) ||
             __builtin_add_overflow(estimated, bytes, &estimated)) {
@@ -371,7 +378,7 @@ namespace cnnviz {
 GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node) {
   check_input_count(impl, options.inputs.size());
   GradientRun run;
-  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes);
+  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, target_node);
   Recorder rec;
   rec.gradient_target = target_node;
   run.output = run_recorded(impl, options, impl.device, rec);
@@ -389,10 +396,16 @@ GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions&
 
 namespace cnnviz {
 
-at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input) {
+at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input, int64_t max_memory_bytes,
+                             std::vector<std::string>* notes) {
   Recorder rec;
   CaptureOptions options;
   options.inputs = {InputSpec{input.sizes().vec(), DType::kFloat32}};
+  options.max_memory_bytes = max_memory_bytes;
+  if (max_memory_bytes > 0) {
+    std::vector<std::string> ignored;
+    guard_memory(impl, options, notes ? *notes : ignored);
+  }
   const at::Tensor cpu = input.to(at::kCPU, at::kFloat).contiguous();
   options.input_data = {FloatArray{cpu.sizes().vec(), std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel())}};
   const c10::IValue out = run_recorded(impl, options, impl.device, rec);

@@ -26,7 +26,9 @@ struct GradientRun {
 GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node);
 
 /// The first output tensor of a plain no-grad forward of `input` on the model's device (ScoreCAM's
-/// masked inputs). Errors as capture_module_calls.
-at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input);
+/// masked inputs). Errors as capture_module_calls, whose memory guard it applies first when
+/// max_memory_bytes > 0 (its notes go to `notes`).
+at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input, int64_t max_memory_bytes = 0,
+                             std::vector<std::string>* notes = nullptr);
 
 }  // namespace cnnviz
