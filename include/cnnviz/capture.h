@@ -41,6 +41,13 @@ struct CaptureResult {
   std::map<int, FloatArray> outputs;  ///< node -> its first call's output (float32, on the CPU)
 };
 
+/// The memory guard of capture_module_calls on its own, for callers that check before they build the
+/// inputs (before preprocessing an image to --input, say): only options.inputs' shapes are used, and
+/// `extra_bytes` held besides the run are added. `gradient_from` >= 0 estimates a gradient run from
+/// that node, as the CAM family makes (0, the root: everything counts twice). Returns the estimate;
+/// throws Error(kResource) above options.max_memory_bytes (0: never), and kData for a wrong input count.
+int64_t check_capture_memory(Model& model, const CaptureOptions& options, int64_t extra_bytes = 0, int gradient_from = -1);
+
 /// Runs the model once on random inputs (torch.rand, as torchinfo; zeros for int64) and records every
 /// submodule call. Before allocating anything it checks the input count against the forward's
 /// signature (Error kData) and dry-runs the model on PyTorch's `meta` device to estimate memory

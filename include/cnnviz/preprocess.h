@@ -38,6 +38,10 @@ struct PreprocessOptions {
 /// exactly like torchvision's PIL pipeline; 8-bit, height x width. Overlays are drawn on it.
 Image resize_for_model(const Image& image, const PreprocessOptions& options);
 
+/// About the most memory resize_for_model and preprocess_image take for this image and these
+/// options (the memory guard checks it before preprocessing). Saturates instead of overflowing.
+int64_t preprocess_memory_bytes(const Image& image, const PreprocessOptions& options);
+
 /// The model input for an image: [1, channels, height, width] float32. Resizing reimplements
 /// Pillow's 8-bit resampling, so the result equals torchvision's PIL pipeline (Resize, CenterCrop,
 /// ToTensor, Normalize) up to float rounding in the last step (tests/preprocess_test.cc). Torch-free.

@@ -53,8 +53,12 @@ void run_features_command(const FeaturesOptions& o) {
   }
   const int64_t limit = memory_limit(o.common);
   const DeviceKind device = apply_common_options(o.common);
-  FloatArray input = load_model_input(o.image, o.image_options);
+  // The image is read (and checked) before the model is loaded; preprocessing waits for the memory guard.
+  const PreprocessOptions pre = preprocess_options(o.image_options);
+  const Image image = load_image(o.image, image_limits(o.image_options));
   Model model = load_model(o.model, device);
+  check_model_input_memory(model, image, pre, limit);
+  FloatArray input = preprocess_image(image, pre);
   const ModuleTree& tree = model.tree();
 
   CaptureOptions capture;

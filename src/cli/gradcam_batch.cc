@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <map>
 
 #include "cnnviz/error.h"
+#include "cnnviz/input_file.h"
 
 namespace cnnviz::cli {
 namespace fs = std::filesystem;
@@ -44,8 +45,7 @@ std::vector<BatchItem> list_batch_items(const std::string& source, const std::st
       items.push_back({it->path().string(), fs::relative(it->path(), source).generic_string(), ""});
     }
   } else {
-    std::ifstream in(source);
-    if (!in) throw Error::unreadable(source, "cannot open the image list");
+    std::istringstream in(read_input_file(source, int64_t{1} << 30, "an image list (one image path per line)"));
     const fs::path base = fs::path(source).parent_path();
     std::string line;
     while (std::getline(in, line)) {

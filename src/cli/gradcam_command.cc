@@ -10,9 +10,11 @@
 
 #include "cnnviz/cam.h"
 #include "cnnviz/error.h"
+#include "cnnviz/json_text.h"
 #include "cnnviz/image.h"
 #include "cnnviz/labels.h"
 #include "cnnviz/layer_lookup.h"
+#include "cnnviz/memory_guard.h"
 #include "cnnviz/model.h"
 #include "cnnviz/npy.h"
 #include "cnnviz/output_file.h"
@@ -111,7 +113,7 @@ void check_batch_settings(const GradcamOptions& o, const std::string& model_sha2
     }
     return;
   }
-  write_file_atomically(record, mine.dump(2) + "\n");
+  write_file_atomically(record, json_text(mine, 2) + "\n");
 }
 
 // Batch mode: IMAGE is a directory or a list; -o is the output directory. Overlays are written one by
@@ -141,6 +143,13 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
   int written = 0, skipped = 0, failed = 0;
   bool layer_known = o.layer != "auto";
   if (layer_known) request.layer = find_layer(model.tree(), o.layer, o.model);
+  if (!items.empty()) {
+    // Once, before any image: every batch has the same shape. An image of the input's size stands in
+    // for the real ones, whose preprocessing is checked one by one. With --layer auto, the root's gradient.
+    const Image typical{static_cast<int>(pre.width), static_cast<int>(pre.height), static_cast<int>(pre.channels), {}};
+    check_model_input_memory(model, typical, pre, request.max_memory_bytes,
+                             std::min<int64_t>(o.batch_size, static_cast<int64_t>(items.size())), layer_known ? request.layer : 0);
+  }
 
   // One line per output: per image, or per image and rank with --top-k.
   auto report = [&](const BatchItem& item, const std::string& status, const CamResult* cam, const std::string& message, int rank = 0) {
@@ -156,7 +165,7 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
         line["top1_probability"] = best.empty() ? 0.0f : best[0].probability;
       }
       if (!message.empty()) line["message"] = message;
-      write_stdout(line.dump() + "\n");
+      write_stdout(json_text(line) + "\n");
     } else if (status == "ok") {
       write_stdout(output + "\n");
     } else if (status == "error") {
@@ -178,6 +187,9 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
       }
       try {
         const Image image = load_image(item.image, limits);
+        if (request.max_memory_bytes > 0) {
+          check_memory(preprocess_memory_bytes(image, pre), request.max_memory_bytes, "preprocessing '" + item.image + "'");
+        }
         seen.push_back(resize_for_model(image, pre));
         const FloatArray input = preprocess_image(image, pre);
         batch.values.insert(batch.values.end(), input.values.begin(), input.values.end());
@@ -251,12 +263,16 @@ void run_gradcam_command(const GradcamOptions& o) {
   }
   if (!o.shard.empty()) throw Error::usage("--shard splits a batch; give a directory or a .txt list of images");
 
-  PreprocessOptions pre = preprocess_options(o.image_options);
+  // The image is read (and checked) before the model is loaded; preprocessing waits for the memory guard.
+  const PreprocessOptions pre = preprocess_options(o.image_options);
   const Image image = load_image(o.image, image_limits(o.image_options));
+  Model model = load_model(o.model, device);
+  const int layer_given = o.layer == "auto" ? -1 : find_layer(model.tree(), o.layer, o.model);
+  // With --layer auto the layer is not known yet: count the whole model's gradient (the root's).
+  check_model_input_memory(model, image, pre, request.max_memory_bytes, 1, std::max(layer_given, 0));
   const Image seen = resize_for_model(image, pre);
   const FloatArray input = preprocess_image(image, pre);
-  Model model = load_model(o.model, device);
-  request.layer = o.layer == "auto" ? auto_cam_layer(model, input) : find_layer(model.tree(), o.layer, o.model);
+  request.layer = layer_given >= 0 ? layer_given : auto_cam_layer(model, input);
   const std::vector<CamResult> cams = compute_cams(model, input, request, {request.target_class}, o.batch_size);
   for (const auto& note : cams.front().notes) print_note(note);
   if (labels.empty() && cams.front().scores.size() == 1000) labels = imagenet_labels();
@@ -298,15 +314,15 @@ void run_gradcam_command(const GradcamOptions& o) {
     for (const auto& p : predictions) {
       preds.push_back({{"class", p.index}, {"label", p.label}, {"score", p.score}, {"probability", p.probability}});
     }
-    write_stdout(nlohmann::ordered_json{{"model", o.model},
+    write_stdout(json_text(nlohmann::ordered_json{{"model", o.model},
                                         {"image", o.image},
                                         {"method", o.method},
                                         {"layer", layer.path},
                                         {"layer_class", layer.class_name},
                                         {"predictions", preds},
                                         {"cams", cam_docs},
-                                        {"outputs", written}}
-                     .dump(2) + "\n");
+                                        {"outputs", written}},
+                           2) + "\n");
     return;
   }
   std::string classes;

@@ -6,6 +6,7 @@
 
 #include "cnnviz/capture.h"
 #include "cnnviz/input_spec.h"
+#include "cnnviz/json_text.h"
 #include "cnnviz/model.h"
 #include "cnnviz/summary_text.h"
 
@@ -73,7 +74,7 @@ void run_layers_command(const LayersOptions& o) {
       }
       layers.push_back(std::move(l));
     }
-    write_stdout(nlohmann::ordered_json{{"model", o.model}, {"layers", layers}}.dump(2) + "\n");
+    write_stdout(json_text(nlohmann::ordered_json{{"model", o.model}, {"layers", layers}}, 2) + "\n");
     return;
   }
 

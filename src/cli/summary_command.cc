@@ -1,6 +1,7 @@
 #include "summary_command.h"
 
 #include "cnnviz/error.h"
+#include "cnnviz/json_text.h"
 #include "cnnviz/summary.h"
 #include "cnnviz/summary_text.h"
 #include "cnnviz/summary_json.h"
@@ -84,7 +85,7 @@ void run_summary_command(const SummaryOptions& o) {
   const Summary s = summarize_model(request);
   for (const auto& note : s.context.notes) print_note(note);
   if (o.format == "json") {
-    write_stdout(summary_to_json(s.records, s.stats, s.context).dump(2) + "\n");
+    write_stdout(json_text(summary_to_json(s.records, s.stats, s.context), 2) + "\n");
   } else if (o.format == "csv") {
     write_stdout(summary_to_csv(s.records));
   } else {

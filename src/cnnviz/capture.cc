@@ -318,11 +318,14 @@ void instrument_for_capture(torch::jit::Module& module) {
 // intermediate outputs), plus a copy of each kept output. For a gradient run (`gradient_from` >= 0) the
 // leaf outputs from that node's first call on count twice: autograd keeps them for the backward pass,
 // which makes a gradient of the same size.
+// `extra_bytes`: memory the caller holds besides the run (e.g. preprocessing buffers), added to both checks.
 static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, std::vector<std::string>& notes,
-                            int gradient_from = -1) {
+                            int gradient_from = -1, int64_t extra_bytes = 0) {
   // The inputs alone may not fit: refuse before allocating them, even on the meta device.
-  const int64_t input_bytes = inputs_bytes(options.inputs);
-  if (options.max_memory_bytes > 0) check_memory(input_bytes, options.max_memory_bytes, describe_inputs(options.inputs));
+  int64_t input_bytes = inputs_bytes(options.inputs);
+  if (__builtin_add_overflow(input_bytes, std::max<int64_t>(extra_bytes, 0), &input_bytes)) input_bytes = std::numeric_limits<int64_t>::max();
+  const std::string inputs = describe_inputs(options.inputs) + (extra_bytes > 0 ? " with its preprocessing" : "");
+  if (options.max_memory_bytes > 0) check_memory(input_bytes, options.max_memory_bytes, inputs);
   int64_t estimated = input_bytes;
   if (!impl.tree.frozen) {
     try {
@@ -351,9 +354,16 @@ static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, st
     }
   }
   if (options.max_memory_bytes > 0) {
-    check_memory(estimated, options.max_memory_bytes, "running '" + impl.file.path + "' on " + describe_inputs(options.inputs));
+    check_memory(estimated, options.max_memory_bytes, "running '" + impl.file.path + "' on " + inputs);
   }
   return estimated;
+}
+
+int64_t check_capture_memory(Model& model, const CaptureOptions& options, int64_t extra_bytes, int gradient_from) {
+  Model::Impl& impl = model.impl();
+  check_input_count(impl, options.inputs.size());
+  std::vector<std::string> notes;  // capture_module_calls reports them when it runs
+  return guard_memory(impl, options, notes, gradient_from, extra_bytes);
 }
 
 CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) {

@@ -3,10 +3,6 @@
 // png.h first: it includes setjmp.h itself.
 #include <png.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -22,6 +18,7 @@
 #include <jpeglib.h>
 
 #include "cnnviz/error.h"
+#include "cnnviz/input_file.h"
 
 namespace cnnviz {
 namespace {
@@ -342,54 +339,8 @@ Image decode_jpeg(const std::string& bytes, const std::string& name, const Image
 
 // ---- files --------------------------------------------------------------------------------------------
 
-struct FdCloser {
-  int fd;
-  ~FdCloser() { ::close(fd); }
-};
-
 std::string read_image_file(const std::string& path, const ImageLimits& limits) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; we refuse it right after.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) throw Error::file_not_found(path);
-    throw Error::unreadable(path, std::strerror(err));
-  }
-  FdCloser closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw Error::unreadable(path, std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) {
-    throw Error(ErrorKind::kInput, quoted(path) + " is a directory, not a file; give the path of a PNG or JPEG image");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    throw Error(ErrorKind::kInput, quoted(path) +
-                                       " is not a regular file (a FIFO, socket or device); give the path of a PNG or JPEG image");
-  }
-  auto too_large = [&](int64_t size) {
-    return Error(ErrorKind::kResource, quoted(path) + " is " + std::to_string(size) + " bytes, more than the limit of " +
-                                           std::to_string(limits.max_file_bytes) + " bytes for an image; use a smaller image");
-  };
-  if (st.st_size > limits.max_file_bytes) throw too_large(st.st_size);
-
-  // Read to the end rather than trusting st_size, but never more than the limit.
-  std::string bytes;
-  bytes.resize(static_cast<std::size_t>(st.st_size) + 1);
-  std::size_t used = 0;
-  for (;;) {
-    if (used == bytes.size()) {
-      if (static_cast<int64_t>(used) > limits.max_file_bytes) throw too_large(static_cast<int64_t>(used));
-      bytes.resize(std::min<std::size_t>(bytes.size() * 2, static_cast<std::size_t>(limits.max_file_bytes) + 1));
-    }
-    const ssize_t n = ::read(fd, &bytes[used], bytes.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw Error::unreadable(path, std::strerror(errno));
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  bytes.resize(used);
-  return bytes;
+  return read_input_file(path, limits.max_file_bytes, "a PNG or JPEG image");
 }
 
 // ---- encoding -----------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <sstream>
 #include <numeric>
 
 #include "cnnviz/error.h"
+#include "cnnviz/input_file.h"
 
 namespace cnnviz {
 
@@ -17,8 +18,7 @@ const std::vector<std::string>& imagenet_labels() {
 }
 
 std::vector<std::string> load_labels(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error::unreadable(path, "cannot open the labels file");
+  std::istringstream in(read_input_file(path, int64_t{64} << 20, "a labels file (one class name per line)"));
   std::vector<std::string> labels;
   std::string line;
   while (std::getline(in, line)) {

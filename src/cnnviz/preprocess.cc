@@ -1,6 +1,8 @@
 #include "cnnviz/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "cnnviz/error.h"
 
@@ -190,6 +192,10 @@ Image resize_for_model(const Image& image, const PreprocessOptions& o) {
     const auto new_long = static_cast<int64_t>(static_cast<double>(o.resize) * static_cast<double>(long_side) /
                                                static_cast<double>(short_side));
     const int64_t rh = tall ? new_long : o.resize, rw = tall ? o.resize : new_long;
+    if (new_long > (1 << 20)) {
+      throw Error::usage("--resize " + std::to_string(o.resize) + " makes the image " + std::to_string(rh) + "x" + std::to_string(rw) +
+                         ", over the limit of 1048576 a side; use a smaller --resize");
+    }
     if (o.height > rh || o.width > rw) {
       throw Error::usage("--crop " + std::to_string(o.height) + "x" + std::to_string(o.width) + " is larger than the image resized to " +
                          std::to_string(rh) + "x" + std::to_string(rw) + "; use a larger --resize");
@@ -209,6 +215,21 @@ Image resize_for_model(const Image& image, const PreprocessOptions& o) {
     }
   }
   return out;
+}
+
+int64_t preprocess_memory_bytes(const Image& image, const PreprocessOptions& o) {
+  // In doubles: absurd sizes must give a large number, not an overflow.
+  double rw = static_cast<double>(o.width), rh = static_cast<double>(o.height);
+  if (o.resize > 0 && image.width > 0 && image.height > 0) {
+    const double short_side = std::min(image.width, image.height), long_side = std::max(image.width, image.height);
+    const double new_long = std::floor(static_cast<double>(o.resize) * long_side / short_side);
+    rw = image.height > image.width ? static_cast<double>(o.resize) : new_long;
+    rh = image.height > image.width ? new_long : static_cast<double>(o.resize);
+  }
+  const double c = static_cast<double>(o.channels), out = static_cast<double>(o.width) * static_cast<double>(o.height);
+  // The converted image, the horizontal pass, the resized plane, the 8-bit result and the float input.
+  const double bytes = c * (static_cast<double>(image.width) * image.height + rw * image.height + rw * rh + out) + 4.0 * c * out;
+  return bytes >= 9.0e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(bytes);
 }
 
 FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {

@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -50,7 +53,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-RunResult run_cnnviz(const std::vector<std::string>& args) {
+RunResult run_cnnviz(const std::vector<std::string>& args, int timeout_seconds) {
   TempDir tmp;
   const std::string out_path = tmp.file("stdout"), err_path = tmp.file("stderr");
   const pid_t pid = ::fork();
@@ -70,9 +73,21 @@ RunResult run_cnnviz(const std::vector<std::string>& args) {
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
   }
+  // A hang is a failure too: after the deadline the process is killed and reported as timed out.
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  bool timed_out = false;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   RunResult r;
+  r.timed_out = timed_out;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   r.out = read_file(out_path);
   r.err = read_file(err_path);

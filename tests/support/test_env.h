@@ -38,12 +38,14 @@ class TempDir {
 /// What a run of the cnnviz binary produced.
 struct RunResult {
   int exit_code = -1;  ///< -signal if it died of a signal
+  bool timed_out = false;  ///< killed at the deadline
   std::string out;
   std::string err;
 };
 
-/// Runs the built cnnviz binary with `args` (no shell), stdin from /dev/null.
-RunResult run_cnnviz(const std::vector<std::string>& args);
+/// Runs the built cnnviz binary with `args` (no shell), stdin from /dev/null; kills it (timed_out,
+/// exit_code -SIGKILL) after `timeout_seconds`.
+RunResult run_cnnviz(const std::vector<std::string>& args, int timeout_seconds = 600);
 
 /// Number of '\n'-terminated lines in `text`.
 int count_lines(const std::string& text);
