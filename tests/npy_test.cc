@@ -68,7 +68,7 @@ TEST_CASE("the npy header matches numpy's layout", "[image]") {
     CHECK(b[header - 1] == '\n');
   }
   CHECK(encode_npy_float32({}, &one).find("'shape': (), }") != std::string::npos);
-  CHECK(encode_npy_float32({5}, &one).find("'shape': (5,), }") != std::string::npos);
+  CHECK(encode_npy_float32({5}, zeros.data()).find("'shape': (5,), }") != std::string::npos);
 }
 
 TEST_CASE("npy arrays round trip through encode and decode", "[image]") {
@@ -150,6 +150,12 @@ TEST_CASE("decode_npy refuses what it cannot read", "[image]") {
   CHECK_THAT(npy_refusal(with_header("(1,)", "(x,)")).what(), Contains("malformed shape"));
   CHECK_THAT(npy_refusal(with_header("'shape'", "'shapx'")).what(), Contains("unexpected header key"));
   CHECK_THAT(npy_refusal(with_header("(1,)", "(99999999999999999999,)")).what(), Contains("too large"));
+  // Found by fuzz_npy's round trip: an empty array whose other dimensions overflow int64 (numpy: "array
+  // is too big") was decoded, and encode_npy_* then threw on it. tests/fuzz/corpus/fuzz_npy/zero_dim_overflow.
+  CHECK_THAT(npy_refusal(with_header("(1,)", "(1099511627776, 1099511627776, 0)")).what(), Contains("too large"));
+  CHECK_THAT(npy_refusal(with_header("(1,)", "(0, 9223372036854775807)")).what(), Contains("too large"));
+  const std::vector<int64_t> largest_empty = {(int64_t{1} << 61) - 1, 0};  // 4 * (2**61 - 1) fits
+  CHECK(decode_npy(encode_npy_float32(largest_empty, nullptr)).shape == largest_empty);
 }
 
 TEST_CASE("encode_npy refuses negative dimensions", "[image]") {

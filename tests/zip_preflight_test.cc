@@ -89,3 +89,69 @@ TEST_CASE("archives with more entries than the limit are refused", "[model][mode
     CHECK_THAT(e.what(), Contains("more than the limit of 5"));
   }
 }
+
+// Found by tests/fuzz/fuzz_model (a LeakSanitizer report inside LibTorch, whose archive reader leaks when
+// it throws for these): an archive without a version record, or with version 0, is refused before
+// LibTorch sees it. Same-length renames keep the zip consistent.
+TEST_CASE("archives without a usable version record are refused", "[model][models]") {
+  test::TempDir dir;
+  const std::string original = test::read_file(test::model_path("tiny_cnn.script.pt"));
+  auto rename_all = [&](std::string bytes, const std::string& from, const std::string& to) {
+    REQUIRE(from.size() == to.size());
+    for (std::size_t at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at)) bytes.replace(at, from.size(), to);
+    return bytes;
+  };
+  write(dir.file("no_version.pt"), rename_all(original, "tiny_cnn.script/version", "tiny_cnn.script/versiom"));
+  CHECK_THAT(refusal(dir.file("no_version.pt")), Contains("corrupted zip archive (no version record)"));
+
+  // The version record is the 2-byte entry "3\n" (or so) right before the central directory: make it "0\n".
+  std::string zero = original;
+  const std::size_t name_at = zero.find("tiny_cnn.script/version");
+  REQUIRE(name_at != std::string::npos);
+  const std::size_t local = zero.rfind("PK\x03\x04", name_at);
+  REQUIRE(local != std::string::npos);
+  const std::size_t extra = static_cast<unsigned char>(zero[local + 28]) | (static_cast<unsigned char>(zero[local + 29]) << 8);
+  const std::size_t data = name_at + std::string("tiny_cnn.script/version").size() + extra;
+  REQUIRE(zero[data] >= '1');
+  REQUIRE(zero[data] <= '9');
+  zero[data] = '0';  // the CRC no longer matches, which the pre-flight does not check
+  write(dir.file("version0.pt"), zero);
+  CHECK_THAT(refusal(dir.file("version0.pt")), Contains("corrupted zip archive (version record '0')"));
+}
+
+// Found by tests/fuzz/fuzz_model: LibTorch 1.13's unpickler allocates whatever a string's length field
+// says (4 GB from a 17 kB file: tests/fuzz/corpus/fuzz_model/regression_huge_string.pt) and indexes its
+// stack, marks and memo without checks, so the pre-flight walks every pickle's opcodes first. The
+// edits keep each file's length; the pre-flight does not check CRCs.
+TEST_CASE("pickles LibTorch would misread are refused", "[model][models]") {
+  test::TempDir dir;
+  const std::string original = test::read_file(test::model_path("tiny_cnn.script.pt"));
+  const std::size_t pkl = original.find("tiny_cnn.script/data.pkl");
+  REQUIRE(pkl != std::string::npos);
+  auto edited = [&](const std::string& from, const std::string& to) {
+    REQUIRE(from.size() == to.size());
+    std::string bytes = original;
+    const std::size_t at = bytes.find(from, pkl);
+    REQUIRE(at != std::string::npos);
+    bytes.replace(at, from.size(), to);
+    return bytes;
+  };
+  write(dir.file("string.pt"), edited(std::string("X\x08\0\0\0training", 13), std::string("X\xff\xff\xff\xfftraining", 13)));
+  CHECK_THAT(refusal(dir.file("string.pt")),
+             Contains("'tiny_cnn.script/data.pkl' is not a pickle LibTorch can read: a string of 4294967295 bytes runs past its end"));
+  write(dir.file("memo.pt"), edited(std::string("h\x01\x89", 3), std::string("h\xfe\x89", 3)));
+  CHECK_THAT(refusal(dir.file("memo.pt")), Contains("memo index 254 read before it is stored"));
+  write(dir.file("opcode.pt"), edited(std::string(")\x81}", 3), std::string(")\xff}", 3)));
+  CHECK_THAT(refusal(dir.file("opcode.pt")), Contains("opcode 0xff, which LibTorch does not read"));
+  write(dir.file("mark.pt"), edited(std::string(")\x81}(", 4), std::string(")\x81}t", 4)));
+  CHECK_THAT(refusal(dir.file("mark.pt")), Contains("an unmatched MARK"));
+}
+
+// Found by tests/fuzz/fuzz_model as a SEGV inside LibTorch: probed.trace.pt with a syntax error in one
+// code file and one index of its .debug_pkl string table changed from 12 to 243. LibTorch 1.13 reads
+// the string table unchecked when it formats the compile error. The pre-flight refuses the debug_pkl.
+TEST_CASE("debug information with indices outside its string table is refused", "[model]") {
+  const std::string path = std::string(CNNVIZ_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_model/regression_debug_pkl.pt";
+  CHECK_THAT(refusal(path), Contains("___torch_mangle_2459.py.debug_pkl' is debug information with a text index outside "
+                                     "its string table"));
+}

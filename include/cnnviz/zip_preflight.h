@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cnnviz {
@@ -13,6 +14,9 @@ struct ArchiveInfo {
   int64_t format_version = -1;       ///< value of `<prefix>/version` (or `.data/version`), -1 if absent
   bool has_code = false;             ///< has `<prefix>/code/` entries: TorchScript, not a plain pickle
   bool has_constants = false;        ///< has `<prefix>/constants.pkl`
+  /// The TorchScript source files LibTorch may import: every `<prefix>/code/...py` entry (matched
+  /// without regard to case, as LibTorch's zip reader looks names up), as {entry name, text}.
+  std::vector<std::pair<std::string, std::string>> code_files;
 };
 
 /// Limits the pre-flight check enforces before LibTorch parses anything.
@@ -22,7 +26,9 @@ struct ArchiveLimits {
 };
 
 /// Reads and checks a model file's zip structure: every central-directory entry must lie inside the
-/// file, names may not contain "..", and it must look like TorchScript (data.pkl + code/). Throws
+/// file, names may not contain "..", and it must look like TorchScript (data.pkl + code/) with a
+/// version record. Every pickle (data.pkl, constants.pkl, the code's .debug_pkl files) must be one
+/// LibTorch 1.13's unpickler can read without misbehaving (src/cnnviz/zip_preflight.cc). Throws
 /// Error(kModel) with a one-line reason ("not a zip archive: it is a PNG image", "truncated or
 /// corrupted zip archive", "written by a newer PyTorch ...") otherwise; `libtorch_version` is named in
 /// the version message.

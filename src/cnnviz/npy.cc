@@ -231,6 +231,19 @@ NpyArray decode_npy(const std::string& bytes) {
   HeaderParser(header).parse(array);
   const int64_t size = item_size(array.descr);
   const std::size_t available = bytes.size() - header_start - header_length;
+  // As numpy ("array is too big"): the non-zero dimensions times the item size must fit in int64 even
+  // when a zero dimension makes the array empty, so (2**40, 2**40, 0) is refused, as np.load refuses
+  // it, and every shape decoded here can be written back by encode_npy_*().
+  {
+    uint64_t nonzero_bytes = static_cast<uint64_t>(size);
+    for (const int64_t dim : array.shape) {
+      if (dim == 0) continue;
+      if (static_cast<uint64_t>(dim) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / nonzero_bytes) {
+        throw bad_npy("shape " + shape_repr(array.shape) + " of " + array.descr + " is too large");
+      }
+      nonzero_bytes *= static_cast<uint64_t>(dim);
+    }
+  }
   // Each factor is checked against the bytes actually present, so the product cannot overflow.
   uint64_t expected = static_cast<uint64_t>(size);
   if (std::find(array.shape.begin(), array.shape.end(), 0) != array.shape.end()) {
