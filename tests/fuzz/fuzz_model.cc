@@ -1,6 +1,6 @@
 // libFuzzer target: model loading on mutated TorchScript archives.
 //
-// Each input is written to a file under /dev/shm, checked with preflight_archive() (the zip pre-flight
+// Each input is written to an in-memory file (memfd), checked with preflight_archive() (the zip pre-flight
 // that runs before LibTorch sees a file) and loaded with load_model(path, kCpu), whose errors must all
 // be Error(kInput/kModel). A loaded model's module tree must be consistent and the `weight` and `bias`
 // of each module must be readable (module_parameter copies them, so a tensor that claims more elements
@@ -16,6 +16,7 @@
 //
 // Seeds: tests/fuzz/corpus/fuzz_model/ (small real exports); dictionary: tests/fuzz/fuzz_model.dict.
 
+#include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -196,20 +197,25 @@ std::size_t raw_mutate(uint8_t* data, std::size_t size, std::size_t max_size) {
 
 // ---- the target ---------------------------------------------------------------------------------------
 
-std::string scratch_path() {
-  static const std::string path = [] {
-    const std::string p = "/dev/shm/cnnviz-fuzz-model-" + std::to_string(::getpid()) + ".pt";
-    std::atexit([] { ::unlink(("/dev/shm/cnnviz-fuzz-model-" + std::to_string(::getpid()) + ".pt").c_str()); });
-    return p;
-  }();
-  return path;
+// One in-memory file for the whole run (a memfd, so nothing is left behind when a crash ends the
+// process), rewritten for each input and loaded through its /proc/self/fd path.
+int scratch_fd() {
+  static const int fd = ::memfd_create("cnnviz-fuzz-model.pt", MFD_CLOEXEC);
+  FUZZ_CHECK(fd >= 0);
+  return fd;
 }
 
-void write_file(const std::string& path, const uint8_t* data, std::size_t size) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  FUZZ_CHECK(f != nullptr);
-  FUZZ_CHECK(size == 0 || std::fwrite(data, 1, size, f) == size);
-  FUZZ_CHECK(std::fclose(f) == 0);
+std::string scratch_path() { return "/proc/self/fd/" + std::to_string(scratch_fd()); }
+
+void write_file(const uint8_t* data, std::size_t size) {
+  const int fd = scratch_fd();
+  FUZZ_CHECK(::ftruncate(fd, 0) == 0);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd, data + done, size - done, static_cast<off_t>(done));
+    FUZZ_CHECK(n > 0);
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 void check_model(const cnnviz::Model& model) {
@@ -241,7 +247,7 @@ void check_model(const cnnviz::Model& model) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace cnnviz;
   const std::string path = scratch_path();
-  write_file(path, data, size);
+  write_file(data, size);
   try {
     const ArchiveInfo info = preflight_archive(path, "fuzz");
     FUZZ_CHECK(!info.entries.empty() && info.has_code && info.has_constants);
