@@ -48,4 +48,9 @@ int64_t preprocess_memory_bytes(const Image& image, const PreprocessOptions& opt
 /// Throws Error(kUsage) for sizes out of range, a crop larger than the resized image, or a std of 0.
 FloatArray preprocess_image(const Image& image, const PreprocessOptions& options);
 
+/// preprocess_image's last step on its own, for callers that keep the resized picture anyway (Grad-CAM
+/// draws its overlay on it): ToTensor and Normalize of resize_for_model's result, which it must be
+/// (Error kUsage otherwise, and for a std of 0).
+FloatArray model_input_from_resized(const Image& resized, const PreprocessOptions& options);
+
 }  // namespace cnnviz

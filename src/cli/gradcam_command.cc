@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +11,7 @@
 #include "cnnviz/error.h"
 #include "cnnviz/json_text.h"
 #include "cnnviz/image.h"
+#include "cnnviz/input_file.h"
 #include "cnnviz/labels.h"
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/memory_guard.h"
@@ -99,8 +99,8 @@ void check_batch_settings(const GradcamOptions& o, const std::string& model_sha2
   const nlohmann::ordered_json mine = batch_settings(o, model_sha256);
   std::error_code ec;
   if (!o.overwrite && std::filesystem::exists(record, ec)) {
-    std::ifstream in(record);
-    const nlohmann::ordered_json theirs = nlohmann::ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::ordered_json theirs = nlohmann::ordered_json::parse(
+        read_input_file(record, int64_t{1} << 20, "cnnviz's settings record"), nullptr, /*allow_exceptions=*/false);
     if (theirs != mine) {
       std::string differ;
       if (theirs.is_object()) {
@@ -191,7 +191,7 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
           check_memory(preprocess_memory_bytes(image, pre), request.max_memory_bytes, "preprocessing '" + item.image + "'");
         }
         seen.push_back(resize_for_model(image, pre));
-        const FloatArray input = preprocess_image(image, pre);
+        const FloatArray input = model_input_from_resized(seen.back(), pre);
         batch.values.insert(batch.values.end(), input.values.begin(), input.values.end());
         batch.shape = input.shape;
         chunk.push_back(&item);
@@ -271,7 +271,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   // With --layer auto the layer is not known yet: count the whole model's gradient (the root's).
   check_model_input_memory(model, image, pre, request.max_memory_bytes, 1, std::max(layer_given, 0));
   const Image seen = resize_for_model(image, pre);
-  const FloatArray input = preprocess_image(image, pre);
+  const FloatArray input = model_input_from_resized(seen, pre);
   request.layer = layer_given >= 0 ? layer_given : auto_cam_layer(model, input);
   const std::vector<CamResult> cams = compute_cams(model, input, request, {request.target_class}, o.batch_size);
   for (const auto& note : cams.front().notes) print_note(note);

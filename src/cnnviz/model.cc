@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "cnnviz/error.h"
+#include "cnnviz/input_spec.h"
 #include "cnnviz/version.h"
 #include "cnnviz/zip_preflight.h"
 #include "model_impl.h"
@@ -328,15 +329,9 @@ class StorageBoundsCheck {
   [[noreturn]] void fail(const at::Tensor& t, const std::string& where) const {
     const int64_t needed = needed_bytes(t);
     throw Error(ErrorKind::kModel,
-                "'" + path_ + "' is corrupted: tensor '" + where + "' of shape " + shape_string(t.sizes()) +
+                "'" + path_ + "' is corrupted: tensor '" + where + "' of shape " + shape_to_string(t.sizes().vec()) +
                     (needed >= 0 ? " needs " + std::to_string(needed) + " bytes" : " has an invalid offset or strides") +
                     " but its data holds " + std::to_string(held_bytes(t)) + "; copy or export the model again");
-  }
-
-  static std::string shape_string(c10::IntArrayRef sizes) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-    return s + "]";
   }
 
   std::string path_;

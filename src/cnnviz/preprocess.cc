@@ -232,11 +232,26 @@ int64_t preprocess_memory_bytes(const Image& image, const PreprocessOptions& o) 
   return bytes >= 9.0e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(bytes);
 }
 
-FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {
+namespace {
+
+void check_std(const PreprocessOptions& o) {
   for (std::size_t c = 0; c < static_cast<std::size_t>(o.channels) && c < 3; ++c) {
     if (o.normalize && o.std[c] == 0.0f) throw Error::usage("--std must not contain 0");
   }
-  const Image resized = resize_for_model(image, o);
+}
+
+}  // namespace
+
+FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {
+  check_std(o);  // before the resize, which is the expensive part
+  return model_input_from_resized(resize_for_model(image, o), o);
+}
+
+FloatArray model_input_from_resized(const Image& resized, const PreprocessOptions& o) {
+  check_std(o);
+  if (resized.width != o.width || resized.height != o.height || resized.channels != o.channels) {
+    throw Error::usage("model_input_from_resized needs the image resize_for_model made for these options");
+  }
   // ToTensor (x / 255) and Normalize ((x - mean) / std), into [1, C, H, W].
   FloatArray a;
   a.shape = {1, o.channels, o.height, o.width};
