@@ -72,6 +72,15 @@ std::string check_clean_failure(const std::vector<std::string>& args) {
   for (const char* trace : {"Exception raised from", "frame #", "terminate called", "Traceback", "what():", "internal error"}) {
     CHECK(r.err.find(trace) == std::string::npos);
   }
+  // Every line is a whole message of cnnviz's (a line break from the user's input would start one
+  // that is not), and nothing reaches the terminal as an escape sequence.
+  std::size_t start = 0;
+  while (start < r.err.size()) {
+    CHECK(r.err.compare(start, 8, "cnnviz: ") == 0);
+    const std::size_t end = r.err.find('\n', start);
+    start = end == std::string::npos ? r.err.size() : end + 1;
+  }
+  CHECK(r.err.find('\x1b') == std::string::npos);
   return r.err;
 }
 
@@ -278,6 +287,35 @@ TEST_CASE("bad input battery: broken list files, labels and batch sources", "[cl
   CHECK(r.exit_code == 11);
   CHECK(r.err.find("Exception raised from") == std::string::npos);
   CHECK_FALSE(fs::exists(dir.file("o.png")));
+}
+
+// Line breaks and escape sequences in file names and option values: the error is still one line.
+TEST_CASE("bad input battery: control characters in arguments stay on one line", "[cli][battery][models]") {
+  TempDir dir;
+  const std::string model = model_path("tiny_cnn.script.pt");
+  const std::string image = model_path("references/photo.png");
+  const std::string odd = "a\nb\r\x1b[2J\tc";
+  const std::vector<std::vector<std::string>> runs = {
+      {"summary", model, "--input", "1\n2"},
+      {"summary", dir.file(odd + ".pt"), "--input", "1,3,32,32"},
+      {"summary", model, "--input", "1,3,32,32", "--device", odd},
+      {"summary", model, "--input", "1,3,32,32", "--max-memory", odd},
+      {"summary", model, "--input", "1,3,32,32", "--" + odd},
+      {"layers", model, "--input", "1,3,32,32", "--depth", odd},
+      {"kernels", model, "--layer", odd, "-o", dir.file("k.png")},
+      {"kernels", model, "--layer", "features.0", "--channels", odd, "-o", dir.file("k.png")},
+      {"features", model, dir.file(odd + ".png"), "--input", "1,3,32,32", "--layer", "features.0", "-o", dir.file("f.png")},
+      {"features", model, image, "--input", "1,3,32,32", "--layer", odd, "-o", dir.file("f.png")},
+      {"gradcam", model, image, "--input", "1,3,32,32", "--class", odd, "-o", dir.file("g.png")},
+      {"gradcam", model, image, "--input", "1,3,32,32", "--method", odd, "-o", dir.file("g.png")},
+      {"gradcam", model, image, "--input", "1,3,32,32", "--labels", dir.file(odd), "-o", dir.file("g.png")},
+      {"gradcam", model, image, "--input", "1,3,32,32", "-o", dir.file(odd) + "/g.png"},
+  };
+  for (const auto& args : runs) {
+    const std::string err = check_clean_failure(args);
+    CHECK(cnnviz::test::count_lines(err) == 1);
+  }
+  CHECK(files_under(dir.path()).empty());
 }
 
 // The memory guard on every command that runs a model: an absurd input is refused before anything is

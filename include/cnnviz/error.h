@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace cnnviz {
 
@@ -24,8 +25,14 @@ enum class ErrorKind {
 /// The process exit code for a kind (see the table in docs/cli.md).
 int exit_code(ErrorKind kind);
 
+/// `text` made safe to print as (part of) one line on a terminal: line breaks, tabs, other C0 control
+/// characters and DEL become escapes (`\n`, `\r`, `\t`, `\x1b`), so a file name or option value
+/// typed by the user can neither split a message nor send terminal escape sequences. Other bytes,
+/// UTF-8 included, are kept.
+std::string one_line(std::string_view text);
+
 /// The only exception type libcnnviz throws. Its message is one lowercase line that names the
-/// offending input and, where there is one, a fix.
+/// offending input and, where there is one, a fix; the constructor passes it through one_line().
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message);

@@ -57,6 +57,6 @@ void write_stdout(const std::string& text) {
   }
 }
 
-void print_note(const std::string& message) { fmt::print(stderr, "cnnviz: note: {}\n", message); }
+void print_note(const std::string& message) { fmt::print(stderr, "cnnviz: note: {}\n", one_line(message)); }
 
 }  // namespace cnnviz::cli

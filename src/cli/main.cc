@@ -62,7 +62,7 @@ int real_main(int argc, char** argv) {
     for (const auto& c : commands) {
       if (c.app->parsed()) where += " " + c.app->get_name();
     }
-    fmt::print(stderr, "cnnviz: error: {}; see '{} --help'\n", e.what(), where);
+    fmt::print(stderr, "cnnviz: error: {}; see '{} --help'\n", cnnviz::one_line(e.what()), where);
     return cnnviz::exit_code(cnnviz::ErrorKind::kUsage);
   }
 
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
-    fmt::print(stderr, "cnnviz: internal error: {}; please report it with the command line\n", what);
+    fmt::print(stderr, "cnnviz: internal error: {}; please report it with the command line\n", cnnviz::one_line(what));
     return cnnviz::exit_code(cnnviz::ErrorKind::kInternal);
   } catch (...) {
     fmt::print(stderr, "cnnviz: internal error: unknown exception; please report it with the command line\n");

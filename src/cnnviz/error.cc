@@ -1,6 +1,28 @@
 #include "cnnviz/error.h"
 
+#include <fmt/core.h>
+
 namespace cnnviz {
+
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (byte < 0x20 || byte == 0x7f) {
+          out += fmt::format("\\x{:02x}", byte);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
 
 int exit_code(ErrorKind kind) {
   switch (kind) {
@@ -19,7 +41,7 @@ int exit_code(ErrorKind kind) {
   return 1;
 }
 
-Error::Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+Error::Error(ErrorKind kind, const std::string& message) : std::runtime_error(one_line(message)), kind_(kind) {}
 
 Error Error::file_not_found(const std::string& path) {
   return Error(ErrorKind::kInput, "'" + path + "': no such file; check the path");

@@ -23,10 +23,15 @@
 
 namespace cnnviz::fuzz {
 
-/// Aborts unless `e` is of one of the kinds the entry point documents for bad input, with a message.
+/// Aborts unless `e` is of one of the kinds the entry point documents for bad input, with a message
+/// of one line free of control characters (docs/security.md).
 inline void expect_kind(const Error& e, std::initializer_list<ErrorKind> kinds) {
   bool ok = false;
   for (ErrorKind k : kinds) ok = ok || e.kind() == k;
+  for (const char* c = e.what(); *c != '\0'; ++c) {
+    const auto byte = static_cast<unsigned char>(*c);
+    ok = ok && byte >= 0x20 && byte != 0x7f;
+  }
   if (!ok || e.what()[0] == '\0') {
     std::fprintf(stderr, "unexpected cnnviz::Error (kind %d): %s\n", static_cast<int>(e.kind()), e.what());
     std::abort();
