@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "cnnviz/input_file.h"
+
 namespace cnnviz {
 
 /// What the zip central directory of a TorchScript archive says, read without LibTorch.
@@ -34,5 +36,11 @@ struct ArchiveLimits {
 /// the version message.
 ArchiveInfo preflight_archive(const std::string& path, const std::string& libtorch_version,
                               const ArchiveLimits& limits = {});
+
+/// The same check on a file already open (load_model checks and loads the same open file).
+ArchiveInfo preflight_archive(const InputFile& file, const std::string& libtorch_version, const ArchiveLimits& limits = {});
+
+/// What a model file is called in messages about one ("give the path of ...").
+inline constexpr const char* kModelFile = "a TorchScript model (.pt file)";
 
 }  // namespace cnnviz

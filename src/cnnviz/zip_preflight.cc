@@ -30,8 +30,9 @@ uint64_t read_le(const unsigned char* p, int bytes) {
 
 class ArchiveReader {
  public:
-  ArchiveReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
-    if (!in_) throw Error::unreadable(path, "permission denied or I/O error");
+  // Reads `file` through its open_name(); messages name its path().
+  explicit ArchiveReader(const InputFile& file) : path_(file.path()), in_(file.open_name(), std::ios::binary) {
+    if (!in_) throw Error::unreadable(path_, "permission denied or I/O error");
     in_.seekg(0, std::ios::end);
     size_ = static_cast<int64_t>(in_.tellg());
   }
@@ -417,7 +418,13 @@ std::string check_debug_pickle(const PickleRef& root) {
 
 ArchiveInfo preflight_archive(const std::string& path, const std::string& libtorch_version,
                               const ArchiveLimits& limits) {
-  ArchiveReader reader(path);
+  const InputFile file(path, kModelFile);
+  return preflight_archive(file, libtorch_version, limits);
+}
+
+ArchiveInfo preflight_archive(const InputFile& file, const std::string& libtorch_version, const ArchiveLimits& limits) {
+  const std::string& path = file.path();
+  ArchiveReader reader(file);
   const int64_t size = reader.size();
   auto head = reader.read(0, std::min<int64_t>(size, 8));
   if (head.size() < 4 || read_le(head.data(), 4) != kLocalHeader) {
