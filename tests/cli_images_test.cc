@@ -42,6 +42,8 @@ TEST_CASE("cli layers: paths and conv settings and output shapes", "[cli][models
   r = run_cnnviz({"layers", model_path("edge.script.pt"), "--input", "1,3,8,8", "--format", "json"});
   REQUIRE(r.exit_code == 0);
   const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["schema"] == "cnnviz.layers");
+  CHECK(doc["schema_version"] == 1);
   bool saw_unused = false;
   for (const auto& l : doc["layers"]) {
     if (l["path"] == "unused") {

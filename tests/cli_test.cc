@@ -111,7 +111,7 @@ TEST_CASE("cli: malformed --input and options are usage errors", "[cli][models]"
   check_error({"summary", path, "--input", "1,3,32,32", "--row-settings", "fancy"}, 2, {"unknown setting 'fancy'"});
   check_error({"summary", path, "--input", "1,3,32,32", "--dtype", "bfloat16"}, 2, {"--dtype 'bfloat16'"});
   check_error({"summary", path, "--input", "1,3,32,32", "--max-memory", "lots"}, 2, {"--max-memory 'lots'"});
-  check_error({"summary", path, "--input", "1,3,32,32", "--threads", "-2"}, 2, {"--threads"});
+  check_error({"summary", path, "--input", "1,3,32,32", "--threads", "-2"}, 2, {"--threads -2", "0 for every usable core"});
   check_error({"summary", path, "--input", "1,3,32,32", "--format", "xml"}, 2, {"--format"});
   check_error({"summary", path, "--columns", "output_size"}, 2, {"needs a forward pass", "--input"});
 }

@@ -21,7 +21,10 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
 }
 
 DeviceKind apply_common_options(const CommonOptions& options) {
-  set_threads(options.threads > 0 ? options.threads : (options.threads == 0 ? usable_cores() : options.threads));
+  if (options.threads < 0) {
+    throw Error::usage("--threads " + std::to_string(options.threads) + ": give a number of threads, or 0 for every usable core");
+  }
+  set_threads(options.threads > 0 ? options.threads : usable_cores());
   if (options.device == "cuda") return DeviceKind::kCuda;
   if (options.device == "auto") return DeviceKind::kAuto;
   return DeviceKind::kCpu;

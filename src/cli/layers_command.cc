@@ -74,7 +74,8 @@ void run_layers_command(const LayersOptions& o) {
       }
       layers.push_back(std::move(l));
     }
-    write_stdout(json_text(nlohmann::ordered_json{{"model", o.model}, {"layers", layers}}, 2) + "\n");
+    write_stdout(json_text(nlohmann::ordered_json{{"schema", "cnnviz.layers"}, {"schema_version", 1}, {"model", o.model}, {"layers", layers}}, 2) +
+                 "\n");
     return;
   }
 
