@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <sstream>
 #include <map>
+#include <sstream>
 
 #include "cnnviz/error.h"
 #include "cnnviz/input_file.h"
+#include "cnnviz/json_text.h"
+#include "cnnviz/output_file.h"
 
 namespace cnnviz::cli {
 namespace fs = std::filesystem;
@@ -90,6 +92,32 @@ std::vector<BatchItem> take_shard(const std::vector<BatchItem>& items, const std
     if (static_cast<int>(i % static_cast<std::size_t>(count)) == index) mine.push_back(items[i]);
   }
   return mine;
+}
+
+std::string ranked_path(const std::string& path, int rank, int top_k) {
+  if (top_k == 0 || path.empty()) return path;
+  fs::path p(path);
+  const std::string ext = p.extension().string();
+  return p.replace_extension().string() + ".top" + std::to_string(rank) + ext;
+}
+
+void check_batch_settings(const std::string& out_dir, const nlohmann::ordered_json& settings, bool overwrite) {
+  const std::string record = (fs::path(out_dir) / ".cnnviz-gradcam.json").string();
+  std::error_code ec;
+  if (!overwrite && fs::exists(record, ec)) {
+    const nlohmann::ordered_json theirs = nlohmann::ordered_json::parse(
+        read_input_file(record, int64_t{1} << 20, "cnnviz's settings record"), nullptr, /*allow_exceptions=*/false);
+    if (theirs == settings) return;
+    std::string differ;
+    if (theirs.is_object()) {
+      for (const auto& [key, value] : settings.items()) {
+        if (!theirs.contains(key) || theirs[key] != value) differ += (differ.empty() ? "" : ", ") + key;
+      }
+    }
+    throw Error::usage("'" + out_dir + "' holds overlays made with other settings (" + (differ.empty() ? "unreadable " + record : differ) +
+                       "); use another -o, or --overwrite to redo them all");
+  }
+  write_file_atomically(record, json_text(settings, 2) + "\n");
 }
 
 }  // namespace cnnviz::cli

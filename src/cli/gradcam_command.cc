@@ -11,7 +11,6 @@
 #include "cnnviz/error.h"
 #include "cnnviz/json_text.h"
 #include "cnnviz/image.h"
-#include "cnnviz/input_file.h"
 #include "cnnviz/labels.h"
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/memory_guard.h"
@@ -58,20 +57,11 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
 
 namespace {
 
-// With --top-k, output `dir/name.ext` becomes `dir/name.top<rank>.ext` (rank from 1); otherwise unchanged.
-std::string ranked_path(const std::string& path, int rank, int top_k) {
-  if (top_k == 0 || path.empty()) return path;
-  std::filesystem::path p(path);
-  const std::string ext = p.extension().string();
-  return p.replace_extension().string() + ".top" + std::to_string(rank) + ext;
-}
-
 std::string label_of(int c, const std::vector<std::string>& labels) {
   return static_cast<std::size_t>(c) < labels.size() ? labels[static_cast<std::size_t>(c)] : std::string();
 }
 
-// What decides an overlay's pixels besides the image. Batch mode keeps it in OUTDIR so that a rerun
-// with other settings does not skip overlays made with the old ones.
+// What decides an overlay's pixels besides the image (check_batch_settings keeps it in OUTDIR).
 nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string& model_sha256) {
   const ImageOptions& i = o.image_options;
   return {{"schema", "cnnviz.gradcam-batch"},
@@ -92,30 +82,6 @@ nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string
           {"no_normalize", i.no_normalize}};
 }
 
-// Refuses to resume into OUTDIR when it was filled with other settings (unless --overwrite), and
-// records this run's settings there.
-void check_batch_settings(const GradcamOptions& o, const std::string& model_sha256) {
-  const std::string record = (std::filesystem::path(o.output) / ".cnnviz-gradcam.json").string();
-  const nlohmann::ordered_json mine = batch_settings(o, model_sha256);
-  std::error_code ec;
-  if (!o.overwrite && std::filesystem::exists(record, ec)) {
-    const nlohmann::ordered_json theirs = nlohmann::ordered_json::parse(
-        read_input_file(record, int64_t{1} << 20, "cnnviz's settings record"), nullptr, /*allow_exceptions=*/false);
-    if (theirs != mine) {
-      std::string differ;
-      if (theirs.is_object()) {
-        for (const auto& [key, value] : mine.items()) {
-          if (!theirs.contains(key) || theirs[key] != value) differ += (differ.empty() ? "" : ", ") + key;
-        }
-      }
-      throw Error::usage("'" + o.output + "' holds overlays made with other settings (" + (differ.empty() ? "unreadable " + record : differ) +
-                         "); use another -o, or --overwrite to redo them all");
-    }
-    return;
-  }
-  write_file_atomically(record, json_text(mine, 2) + "\n");
-}
-
 // Batch mode: IMAGE is a directory or a list; -o is the output directory. Overlays are written one by
 // one (atomically), existing ones are skipped, and a failing image is reported and skipped.
 void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, DeviceKind device,
@@ -130,7 +96,7 @@ void run_batch(const GradcamOptions& o, CamRequest request, Colormap colormap, D
   const PreprocessOptions pre = preprocess_options(o.image_options);
   const ImageLimits limits = image_limits(o.image_options);
   Model model = load_model(o.model, device);
-  check_batch_settings(o, sha256_file(o.model));
+  check_batch_settings(o.output, batch_settings(o, sha256_file(o.model)), o.overwrite);
   const bool json = o.format == "json";
   const bool progress = !json && ::isatty(2);
   const int ranks = std::max(1, o.top_k);
