@@ -4,8 +4,10 @@
 #include "gradcam_batch.h"
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "cnnviz/error.h"
 #include "test_env.h"
@@ -116,4 +118,29 @@ TEST_CASE("the settings record refuses a resume with other settings", "[gradcam]
 
   write(record, "not json");
   CHECK_THROWS_WITH(check_batch_settings(dir.path(), other, false), Contains("unreadable"));
+}
+
+TEST_CASE("runs starting together with other settings: one records them and the rest are refused", "[gradcam]") {
+  for (int round = 0; round < 20; ++round) {
+    cnnviz::test::TempDir dir;
+    std::atomic<int> accepted{0}, refused{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> shards;
+    for (int i = 0; i < 8; ++i) {
+      shards.emplace_back([&, i] {
+        while (!go) std::this_thread::yield();
+        try {
+          check_batch_settings(dir.path(), {{"layer", "features." + std::to_string(i)}}, false);
+          ++accepted;
+        } catch (const Error&) {
+          ++refused;
+        }
+      });
+    }
+    go = true;
+    for (auto& t : shards) t.join();
+    CHECK(accepted == 1);
+    CHECK(refused == 7);
+    CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+  }
 }

@@ -70,6 +70,19 @@ TEST_CASE("write_file_atomically replaces an existing file by renaming", "[image
   CHECK(entries(dir.path()) == std::vector<std::string>{"out.png"});
 }
 
+TEST_CASE("write_new_file_atomically writes only a file that does not exist yet", "[image]") {
+  test::TempDir dir;
+  CHECK(write_new_file_atomically(dir.file("record.json"), "first"));
+  CHECK_FALSE(write_new_file_atomically(dir.file("record.json"), "second"));
+  CHECK(test::read_file(dir.file("record.json")) == "first");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"record.json"});  // no temporary file left
+  struct stat st {};
+  REQUIRE(::stat(dir.file("record.json").c_str(), &st) == 0);
+  CHECK(st.st_nlink == 1);
+  CHECK((st.st_mode & 0777) == (0644 & ~umask_now()));
+  CHECK_THROWS_AS(write_new_file_atomically(dir.file("missing/record.json"), "x"), Error);
+}
+
 TEST_CASE("write_file_atomically into a missing directory leaves nothing", "[image]") {
   test::TempDir dir;
   const std::string path = dir.file("missing/x.png");

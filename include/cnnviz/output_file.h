@@ -12,4 +12,11 @@ namespace cnnviz {
 /// writable, or any step fails; no temporary file is left behind then, and an existing `path` is unchanged.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
+/// As write_file_atomically, but only if `path` does not exist: the complete file is published with
+/// link(2), which fails when `path` exists, so of several processes creating it at the same moment
+/// exactly one succeeds. Returns false, with nothing written and no temporary file left, when `path`
+/// exists. ("-" is a file name here.) On a file system without hard links it checks and renames,
+/// which is not atomic.
+bool write_new_file_atomically(const std::string& path, const std::string& bytes);
+
 }  // namespace cnnviz

@@ -103,8 +103,14 @@ std::string ranked_path(const std::string& path, int rank, int top_k) {
 
 void check_batch_settings(const std::string& out_dir, const nlohmann::ordered_json& settings, bool overwrite) {
   const std::string record = (fs::path(out_dir) / ".cnnviz-gradcam.json").string();
-  std::error_code ec;
-  if (!overwrite && fs::exists(record, ec)) {
+  const std::string text = json_text(settings, 2) + "\n";
+  if (overwrite) {
+    write_file_atomically(record, text);
+    return;
+  }
+  // The first run into OUTDIR records its settings; shards that start at the same moment with other
+  // settings are refused like later runs.
+  if (!write_new_file_atomically(record, text)) {
     const nlohmann::ordered_json theirs = nlohmann::ordered_json::parse(
         read_input_file(record, int64_t{1} << 20, "cnnviz's settings record"), nullptr, /*allow_exceptions=*/false);
     if (theirs == settings) return;
@@ -117,7 +123,6 @@ void check_batch_settings(const std::string& out_dir, const nlohmann::ordered_js
     throw Error::usage("'" + out_dir + "' holds overlays made with other settings (" + (differ.empty() ? "unreadable " + record : differ) +
                        "); use another -o, or --overwrite to redo them all");
   }
-  write_file_atomically(record, json_text(settings, 2) + "\n");
 }
 
 }  // namespace cnnviz::cli

@@ -68,11 +68,11 @@ class TempFile {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  if (path == "-") {
-    write_stdout(bytes);
-    return;
-  }
+namespace {
+
+// write_file_atomically's steps; `replace` false publishes with link(2), which fails if `path` exists.
+// Returns false if it did (nothing written, no temporary file left).
+bool publish(const std::string& path, const std::string& bytes, bool replace) {
   if (path.empty() || path.back() == '/') throw cannot_write(path, "it names a directory, not a file; give a file name");
   const std::size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
@@ -111,8 +111,19 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   if (::fchmod(temp.fd(), 0644 & ~current_umask()) != 0) throw cannot_write(path, std::strerror(errno));
   if (::fsync(temp.fd()) != 0) throw cannot_write(path, std::strerror(errno));
   if (temp.close() != 0) throw cannot_write(path, std::strerror(errno));
-  if (::rename(temp.path().c_str(), path.c_str()) != 0) throw cannot_write(path, std::strerror(errno));
-  temp.mark_renamed();
+  if (replace) {
+    if (::rename(temp.path().c_str(), path.c_str()) != 0) throw cannot_write(path, std::strerror(errno));
+    temp.mark_renamed();
+  } else if (::link(temp.path().c_str(), path.c_str()) != 0) {
+    // The temporary name is removed either way (TempFile); `path` keeps the linked file.
+    const int err = errno;
+    if (err == EEXIST) return false;
+    if (err != EPERM && err != ENOTSUP && err != ENOSYS) throw cannot_write(path, std::strerror(err));
+    // A file system without hard links: check, then rename (not atomic against a concurrent writer).
+    if (::stat(path.c_str(), &st) == 0) return false;
+    if (::rename(temp.path().c_str(), path.c_str()) != 0) throw cannot_write(path, std::strerror(errno));
+    temp.mark_renamed();
+  }
 
   // Make the rename itself durable; some file systems refuse fsync on a directory, which is fine.
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -120,6 +131,21 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+  return true;
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  if (path == "-") {
+    write_stdout(bytes);
+    return;
+  }
+  publish(path, bytes, /*replace=*/true);
+}
+
+bool write_new_file_atomically(const std::string& path, const std::string& bytes) {
+  return publish(path, bytes, /*replace=*/false);
 }
 
 }  // namespace cnnviz
