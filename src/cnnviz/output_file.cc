@@ -66,10 +66,6 @@ class TempFile {
   bool renamed_ = false;
 };
 
-}  // namespace
-
-namespace {
-
 // write_file_atomically's steps; `replace` false publishes with link(2), which fails if `path` exists.
 // Returns false if it did (nothing written, no temporary file left).
 bool publish(const std::string& path, const std::string& bytes, bool replace) {

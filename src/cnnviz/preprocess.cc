@@ -250,7 +250,8 @@ FloatArray preprocess_image(const Image& image, const PreprocessOptions& o) {
 FloatArray model_input_from_resized(const Image& resized, const PreprocessOptions& o) {
   check_std(o);
   if (resized.width != o.width || resized.height != o.height || resized.channels != o.channels) {
-    throw Error::usage("model_input_from_resized needs the image resize_for_model made for these options");
+    // A caller's bug, not the user's: the image must come from resize_for_model(image, o).
+    throw Error(ErrorKind::kInternal, "model_input_from_resized: the image is not what resize_for_model made for these options");
   }
   // ToTensor (x / 255) and Normalize ((x - mean) / std), into [1, C, H, W].
   FloatArray a;
