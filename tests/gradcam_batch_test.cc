@@ -58,11 +58,18 @@ TEST_CASE("batch items come sorted with outputs mirroring the source", "[gradcam
   write(dir.file("list.txt"), "# images\r\nimgs/b.png\r\n\r\n" + dir.file("imgs/a.JPG") + "\n");
   const auto listed = list_batch_items(dir.file("list.txt"), dir.file("out"));
   REQUIRE(listed.size() == 2);
-  CHECK(listed[0].image == dir.file("imgs/b.png"));
-  CHECK(listed[0].output == dir.file("out/imgs/b.png"));
-  // An absolute path keeps its whole path under the output directory (sorted by that name).
-  CHECK(listed[1].image == dir.file("imgs/a.JPG"));
-  CHECK(listed[1].output == (fs::path(dir.file("out")) / fs::path(dir.file("imgs/a.png")).relative_path()).string());
+  // Items sort by name, and an absolute entry's name is its whole path, so where it lands depends on
+  // where the temp directory is: "/check/..." sorts before "imgs/", "/work/..." after.
+  CHECK(listed[0].name < listed[1].name);
+  const bool relative_first = listed[0].name == "imgs/b.png";
+  const BatchItem& relative = listed[relative_first ? 0 : 1];
+  const BatchItem& absolute = listed[relative_first ? 1 : 0];
+  CHECK(relative.name == "imgs/b.png");
+  CHECK(relative.image == dir.file("imgs/b.png"));
+  CHECK(relative.output == dir.file("out/imgs/b.png"));
+  // An absolute path keeps its whole path under the output directory.
+  CHECK(absolute.image == dir.file("imgs/a.JPG"));
+  CHECK(absolute.output == (fs::path(dir.file("out")) / fs::path(dir.file("imgs/a.png")).relative_path()).string());
 
   write(dir.file("climb.txt"), "../x.png\n");
   CHECK_THROWS_WITH(list_batch_items(dir.file("climb.txt"), dir.file("out")), Contains("outside the output directory"));
