@@ -14,7 +14,9 @@ Writes <out>/references/:
   activation map of the photo.direct_bilinear input for each method in CAM_METHODS and each case in
   CAM_CASES, computed as pytorch-grad-cam 1.5 does (see cam_map) from the layer's output and the
   gradient of the raw logit with respect to that output; cam.<model>.<variant>.<layer>.top1.json
-  gives the top-1 class of the cases without a fixed class.
+  gives the top-1 class of the cases without a fixed class;
+- saliency.<model>.<variant>.<method>.<class>.{grad,map,flashtorch}.npy and .json: saliency_reference.py's
+  gradients and maps of the same input, computed on the TorchScript file itself.
 
 The CAM functions (capture_cam_inputs, raw_cam, cam_map) are shared with shapes.py.
 """
@@ -31,6 +33,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from torchvision import transforms as T
 
 from cam_reference import CAM_METHODS, cam_map, capture_cam_inputs, module_at, score_cam_map
+from saliency_reference import export_saliency_references, saliency_files
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -203,3 +206,4 @@ def export_references(out_dir: Path, write_bytes: Callable[[Path, bytes], None])
         write_bytes(ref / name, text.encode())
 
     export_cam_references(out_dir, x, save_npy, save_text)
+    export_saliency_references(out_dir, x, save_npy, save_text)

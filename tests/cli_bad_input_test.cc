@@ -52,6 +52,9 @@ const Command kCommands[] = {
     {"gradcam", true, [](const std::string& m, const std::string& i, const std::string& o) {
        return std::vector<std::string>{"gradcam", m, i, "--input", "1,3,32,32", "-o", o};
      }},
+    {"saliency", true, [](const std::string& m, const std::string& i, const std::string& o) {
+       return std::vector<std::string>{"saliency", m, i, "--input", "1,3,32,32", "-o", o};
+     }},
 };
 
 std::string describe(const std::vector<std::string>& args) {
@@ -310,6 +313,9 @@ TEST_CASE("bad input battery: control characters in arguments stay on one line",
       {"gradcam", model, image, "--input", "1,3,32,32", "--method", odd, "-o", dir.file("g.png")},
       {"gradcam", model, image, "--input", "1,3,32,32", "--labels", dir.file(odd), "-o", dir.file("g.png")},
       {"gradcam", model, image, "--input", "1,3,32,32", "-o", dir.file(odd) + "/g.png"},
+      {"saliency", model, image, "--input", "1,3,32,32", "--method", odd, "-o", dir.file("s.png")},
+      {"saliency", model, image, "--input", "1,3,32,32", "--reduce", odd, "-o", dir.file("s.png")},
+      {"saliency", model, image, "--input", "1,3,32,32", "--gradient", dir.file(odd) + "/g.npy"},
   };
   for (const auto& args : runs) {
     const std::string err = check_clean_failure(args);
@@ -338,6 +344,10 @@ TEST_CASE("bad input battery: absurd inputs meet the memory guard", "[cli][batte
       {"gradcam", model, image, "--input", "1,3,32,32", "--resize", "1000000", "--crop", "32", "-o", dir.file("g.png"), "--max-memory", "1G"},
       {"gradcam", model_path("resnet18.script.pt"), image, "-o", dir.file("g.png"), "--method", "scorecam", "--batch-size", "4096",
        "--max-memory", "2G"},
+      {"saliency", model, image, "--input", "1,3,30000,30000", "-o", dir.file("s.png")},
+      {"saliency", model_path("resnet18.script.pt"), image, "-o", dir.file("s.png"), "--max-memory", "20M"},
+      {"saliency", model_path("resnet18.script.pt"), image, "-o", dir.file("s.png"), "--method", "smoothgrad", "--batch-size", "4096",
+       "--samples", "4096", "--max-memory", "2G"},
   };
   for (const auto& args : runs) {
     const std::string err = check_clean_failure(args);

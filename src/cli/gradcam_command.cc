@@ -21,6 +21,7 @@
 #include "cnnviz/preprocess.h"
 #include "cnnviz/sha256.h"
 #include "gradcam_batch.h"
+#include "predictions.h"
 
 namespace cnnviz::cli {
 
@@ -56,10 +57,6 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
 }
 
 namespace {
-
-std::string label_of(int c, const std::vector<std::string>& labels) {
-  return static_cast<std::size_t>(c) < labels.size() ? labels[static_cast<std::size_t>(c)] : std::string();
-}
 
 // What decides an overlay's pixels besides the image (check_batch_settings keeps it in OUTDIR).
 nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string& model_sha256) {
@@ -276,30 +273,21 @@ void run_gradcam_command(const GradcamOptions& o) {
   }
 
   if (json) {
-    auto preds = nlohmann::ordered_json::array();
-    for (const auto& p : predictions) {
-      preds.push_back({{"class", p.index}, {"label", p.label}, {"score", p.score}, {"probability", p.probability}});
-    }
     write_stdout(json_text(nlohmann::ordered_json{{"model", o.model},
                                         {"image", o.image},
                                         {"method", o.method},
                                         {"layer", layer.path},
                                         {"layer_class", layer.class_name},
-                                        {"predictions", preds},
+                                        {"predictions", predictions_json(predictions)},
                                         {"cams", cam_docs},
                                         {"outputs", written}},
                            2) + "\n");
     return;
   }
   std::string classes;
-  for (const CamResult& cam : cams) {
-    const std::string label = label_of(cam.target_class, labels);
-    classes += fmt::format("{}{}{}", classes.empty() ? "" : ", ", cam.target_class, label.empty() ? "" : " (" + label + ")");
-  }
+  for (const CamResult& cam : cams) classes += (classes.empty() ? "" : ", ") + class_text(cam.target_class, labels);
   std::string text = fmt::format("layer {} ({}), class{} {}\n", layer.path, layer.class_name, cams.size() > 1 ? "es" : "", classes);
-  for (const auto& p : predictions) {
-    text += fmt::format("  {:>5}  {:6.2f}%  {:>10.4f}  {}\n", p.index, 100.0 * p.probability, p.score, p.label);
-  }
+  text += predictions_text(predictions);
   if (to_stdout == 0) write_stdout(text);
 }
 

@@ -100,12 +100,6 @@ at::Tensor score_cam_map(const at::Tensor& A, const at::Tensor& scores, const at
   return (w * A).sum(1);
 }
 
-// pytorch-grad-cam's scale_cam_image on one [h, w] map: x - min, / (1e-7 + max).
-at::Tensor min_max(const at::Tensor& m) {
-  const at::Tensor shifted = m - m.min();
-  return shifted / (1e-7 + shifted.max());
-}
-
 CaptureOptions options_for(const FloatArray& input) {
   CaptureOptions o;
   o.inputs = {InputSpec{input.shape, DType::kFloat32}};
@@ -156,12 +150,7 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   GradientRun run = run_for_activation_gradient(impl, options, request.layer);
   const int64_t n = batch.shape.at(0);
 
-  const at::Tensor* out = first_tensor(run.output, true);
-  if (!out || out->dim() != 2 || out->size(0) != n) {
-    throw Error(ErrorKind::kData, "the output of '" + impl.file.path + "' is " +
-                                      (out ? shape_to_string(out->sizes().vec()) : std::string("not a tensor")) +
-                                      ", not class scores [N, K]; CAMs explain classifiers");
-  }
+  const at::Tensor* out = &class_scores(impl, run.output, n, "CAMs");
   const at::Tensor& A = run.activation;
   if (A.dim() != 4 || A.size(0) != n) {
     throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(A.sizes().vec()) +
@@ -184,10 +173,7 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
     }
     const std::optional<int> wanted = static_cast<std::size_t>(i) < classes.size() ? classes[static_cast<std::size_t>(i)] : request.target_class;
     const int64_t c = wanted.value_or(static_cast<int>(scores[i].argmax().item<int64_t>()));
-    if (c < 0 || c >= num_classes) {
-      throw Error::usage("--class " + std::to_string(c) + " is out of range: the model has " + std::to_string(num_classes) +
-                         " classes (0 to " + std::to_string(num_classes - 1) + ")");
-    }
+    check_class_index(c, num_classes);
     targets[0].push_back(c);
   }
 
@@ -236,9 +222,9 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
       const float* row = scores.data_ptr<float>() + i * num_classes;
       result.scores.assign(row, row + num_classes);
       result.target_class = static_cast<int>(targets[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)]);
-      const at::Tensor low = min_max(at::relu(raw[i]));
+      const at::Tensor low = scale_min_max(at::relu(raw[i]));
       at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];
-      full = min_max(at::relu(full));
+      full = scale_min_max(at::relu(full));
       result.low_res = to_float_array(low);
       result.map = to_float_array(full);
     }

@@ -55,6 +55,7 @@ struct Recorder {
   std::unordered_set<int> keep;           // nodes whose output is copied
   std::map<int, FloatArray> outputs;      // the copies
   int gradient_target = -1;               // node whose output becomes a leaf that requires grad
+  bool input_gradient = false;            // the model's first input becomes that leaf instead
   at::Tensor activation;                  // that leaf
 };
 
@@ -232,6 +233,10 @@ c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::
   try {
     torch::NoGradGuard no_grad;  // the tap turns autograd on above a gradient target
     std::vector<c10::IValue> inputs = make_inputs(options.inputs, options.input_data, device);
+    if (rec.input_gradient && !inputs.empty() && inputs[0].isTensor()) {
+      rec.activation = inputs[0].toTensor().requires_grad_(true);
+      at::GradMode::set_enabled(true);  // for this forward only: the guard above restores the mode
+    }
     RecorderScope scope(rec);
     return impl.module.forward(std::move(inputs));
   } catch (const std::exception& e) {
@@ -405,6 +410,40 @@ GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions&
 }  // namespace cnnviz
 
 namespace cnnviz {
+
+GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options) {
+  check_input_count(impl, options.inputs.size());
+  GradientRun run;
+  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, /*gradient_from=*/0);
+  Recorder rec;
+  rec.input_gradient = true;
+  run.output = run_recorded(impl, options, impl.device, rec);
+  run.activation = rec.activation;
+  run.calls = std::move(rec.calls);
+  return run;
+}
+
+const at::Tensor& class_scores(const Model::Impl& impl, const c10::IValue& output, int64_t n, const std::string& explainers) {
+  const at::Tensor* out = first_tensor(output, true);
+  if (!out || out->dim() != 2 || out->size(0) != n) {
+    throw Error(ErrorKind::kData, "the output of '" + impl.file.path + "' is " +
+                                      (out ? shape_to_string(out->sizes().vec()) : std::string("not a tensor")) +
+                                      ", not class scores [N, K]; " + explainers + " explain classifiers");
+  }
+  return *out;
+}
+
+void check_class_index(int64_t c, int64_t classes) {
+  if (c < 0 || c >= classes) {
+    throw Error::usage("--class " + std::to_string(c) + " is out of range: the model has " + std::to_string(classes) +
+                       " classes (0 to " + std::to_string(classes - 1) + ")");
+  }
+}
+
+at::Tensor scale_min_max(const at::Tensor& m) {
+  const at::Tensor shifted = m - m.min();
+  return shifted / (1e-7 + shifted.max());
+}
 
 at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input, int64_t max_memory_bytes,
                              std::vector<std::string>* notes) {

@@ -1,7 +1,7 @@
 #pragma once
 
-// Private to libcnnviz: a forward pass that prepares d(score)/d(activation) for one module, for the
-// CAM family. Lives in capture.cc with the other capture ops.
+// Private to libcnnviz: forward passes that prepare d(score)/d(activation) for one module (the CAM
+// family) or d(score)/d(input) (saliency maps). Lives in capture.cc with the other capture ops.
 
 #include <torch/script.h>
 
@@ -24,6 +24,21 @@ struct GradientRun {
   std::vector<std::string> notes;  ///< from the memory guard
 };
 GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node);
+
+/// One forward from options.input_data (a float input) recorded for autograd from the input itself:
+/// `activation` is the model's first input as a leaf that requires grad (saliency maps). The memory
+/// guard counts the whole model's outputs twice, as a backward pass keeps them.
+GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options);
+
+/// The model's output (its first tensor, torchinfo's rule) as class scores [n, K]; Error(kData) saying
+/// that `explainers` ("CAMs", "saliency maps") explain classifiers otherwise.
+const at::Tensor& class_scores(const Model::Impl& impl, const c10::IValue& output, int64_t n, const std::string& explainers);
+
+/// Error(kUsage) unless 0 <= c < classes, naming --class and the valid range.
+void check_class_index(int64_t c, int64_t classes);
+
+/// pytorch-grad-cam's scale_cam_image on one map: x - min, / (1e-7 + max).
+at::Tensor scale_min_max(const at::Tensor& m);
 
 /// The first output tensor of a plain no-grad forward of `input` on the model's device (ScoreCAM's
 /// masked inputs). Errors as capture_module_calls, whose memory guard it applies first when

@@ -1,7 +1,8 @@
 // In-process Grad-CAM timing for scripts/benchmark: with the model loaded once, the median of
 // REPEATS runs of (1) a plain no-grad forward, (2) forward + backward of the class score with every
 // parameter's gradient (what pytorch-grad-cam pays), (3) cnnviz's compute_cam; then batch throughput
-// of compute_cams against a bare batched forward. Prints "name seconds" lines.
+// of compute_cams against a bare batched forward; and (4) d score / d input by plain LibTorch against
+// cnnviz's compute_saliency (vanilla). Prints "name seconds" lines.
 //
 //   cnnviz_cam_bench MODEL LAYER [REPEATS] [THREADS] [BATCH]
 
@@ -21,6 +22,7 @@
 #include "cnnviz/cam.h"
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/model.h"
+#include "cnnviz/saliency.h"
 
 namespace {
 
@@ -63,6 +65,11 @@ int main(int argc, char** argv) {
       y[0][24].backward();
       for (auto p : bare.parameters()) p.mutable_grad() = at::Tensor();
     });
+    const double input_gradient = median_seconds(repeats, [&] {
+      const at::Tensor leaf = x.clone().requires_grad_(true);
+      const at::Tensor y = bare.forward({leaf}).toTensor();
+      torch::autograd::grad({y[0][24]}, {leaf});
+    });
     const double batched_forward = median_seconds(std::max(1, repeats / 2), [&] {
       torch::NoGradGuard no_grad;
       bare.forward({xb});
@@ -75,10 +82,14 @@ int main(int argc, char** argv) {
     const cnnviz::FloatArray input{{1, 3, 224, 224}, std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel())};
     const cnnviz::FloatArray inputs{{batch, 3, 224, 224}, std::vector<float>(xb.data_ptr<float>(), xb.data_ptr<float>() + xb.numel())};
     const double cam = median_seconds(repeats, [&] { cnnviz::compute_cam(model, input, request); });
+    cnnviz::SaliencyRequest saliency_request;
+    saliency_request.target_class = 24;
+    const double saliency = median_seconds(repeats, [&] { cnnviz::compute_saliency(model, input, saliency_request); });
     const double cam_batch = median_seconds(std::max(1, repeats / 2), [&] { cnnviz::compute_cams(model, inputs, request, {}); });
 
-    std::printf("forward %.6f\nforward_backward %.6f\ngradcam %.6f\nbatched_forward %.6f\nbatched_gradcam %.6f\nbatch %d\n", forward,
-                forward_backward, cam, batched_forward, cam_batch, batch);
+    std::printf("forward %.6f\nforward_backward %.6f\ngradcam %.6f\nbatched_forward %.6f\nbatched_gradcam %.6f\nbatch %d\n"
+                "input_gradient %.6f\nsaliency %.6f\n",
+                forward, forward_backward, cam, batched_forward, cam_batch, batch, input_gradient, saliency);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cnnviz_cam_bench: %s\n", e.what());
     return 1;

@@ -1,0 +1,121 @@
+#include "saliency_command.h"
+
+#include <fmt/core.h>
+
+#include "cnnviz/error.h"
+#include "cnnviz/image.h"
+#include "cnnviz/json_text.h"
+#include "cnnviz/labels.h"
+#include "cnnviz/model.h"
+#include "cnnviz/npy.h"
+#include "cnnviz/output_file.h"
+#include "cnnviz/overlay.h"
+#include "cnnviz/preprocess.h"
+#include "cnnviz/saliency.h"
+#include "predictions.h"
+
+namespace cnnviz::cli {
+
+CLI::App* add_saliency_command(CLI::App& app, SaliencyOptions& o) {
+  CLI::App* cmd = app.add_subcommand("saliency", "Saliency maps: the pixels a class score is most sensitive to (gradients w.r.t. the image)");
+  cmd->add_option("model", o.model, "TorchScript classifier (.pt) returning class scores [N, K]")->required();
+  cmd->add_option("image", o.image, "PNG or JPEG image")->required();
+  cmd->add_option("--class", o.target_class, "Class index to explain (default: the top-1 class)");
+  cmd->add_option("--method", o.method, "vanilla (FlashTorch's Backprop), smoothgrad or gradxinput")->capture_default_str();
+  cmd->add_option("--reduce", o.reduce, "Channels to one map: abs-max (max of |gradient|, Simonyan et al.) or max (signed, FlashTorch's take_max)")
+      ->capture_default_str();
+  cmd->add_option("--scale", o.scale, "Map to [0, 1]: minmax, or standardize (FlashTorch's standardize_and_clip)")->capture_default_str();
+  cmd->add_option("--samples", o.samples, "SmoothGrad: noisy copies of the image")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--noise", o.noise, "SmoothGrad: noise std as a share of the input's max - min")
+      ->check(CLI::Range(0.0f, 10.0f))
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "SmoothGrad: seed of the noise (torch.Generator().manual_seed)")->capture_default_str();
+  cmd->add_option("--batch-size", o.batch_size, "SmoothGrad: noisy copies per forward")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("-o,--output", o.output, "Overlay PNG (the map blended over the image); - for stdout");
+  cmd->add_option("--heatmap", o.heatmap, "Also write the coloured map alone (PNG)");
+  cmd->add_option("--raw", o.raw, "Also write the map as H x W float32 .npy in [0, 1]");
+  cmd->add_option("--gradient", o.gradient, "Also write the attribution before reducing, C x H x W float32 .npy");
+  cmd->add_option("--image-weight", o.image_weight, "Share of the image in the overlay")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option("--colormap", o.colormap, "viridis (FlashTorch's), gray, magma, inferno, jet, mpl_jet, bwr")->capture_default_str();
+  cmd->add_option("--labels", o.labels, "Class names, one per line (ImageNet's are built in for 1000 classes)");
+  cmd->add_option("--format", o.format, "text or json (predictions, class, map statistics)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  add_image_options(*cmd, o.image_options);
+  add_common_options(*cmd, o.common);
+  cmd->footer("A .pt file is code: cnnviz runs it. Only open models you would run.");
+  return cmd;
+}
+
+void run_saliency_command(const SaliencyOptions& o) {
+  SaliencyRequest request;
+  request.target_class = o.target_class;
+  request.method = parse_saliency_method(o.method);
+  request.reduce = parse_saliency_reduce(o.reduce);
+  request.scale = parse_saliency_scale(o.scale);
+  request.samples = o.samples;
+  request.noise = o.noise;
+  request.seed = o.seed;
+  request.batch_size = o.batch_size;
+  const Colormap colormap = parse_colormap(o.colormap);
+  if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.gradient.empty() && o.format != "json") {
+    throw Error::usage("nothing to write: give -o overlay.png, --heatmap, --raw, --gradient or --format json");
+  }
+  const int to_stdout = (o.output == "-") + (o.heatmap == "-") + (o.raw == "-") + (o.gradient == "-");
+  if (to_stdout > 1 || (to_stdout == 1 && o.format == "json")) {
+    throw Error::usage("only one of -o, --heatmap, --raw and --gradient can be '-', and not with --format json");
+  }
+  request.max_memory_bytes = memory_limit(o.common);
+  const DeviceKind device = apply_common_options(o.common);
+  std::vector<std::string> labels = o.labels.empty() ? std::vector<std::string>{} : load_labels(o.labels);
+
+  // The image is read (and checked) before the model is loaded; preprocessing waits for the memory guard,
+  // which counts the whole model's gradient (the root's) for the SmoothGrad batch.
+  const PreprocessOptions pre = preprocess_options(o.image_options);
+  const Image image = load_image(o.image, image_limits(o.image_options));
+  Model model = load_model(o.model, device);
+  const int64_t batch = request.method == SaliencyMethod::kSmoothGrad ? std::min(o.batch_size, o.samples) : 1;
+  check_model_input_memory(model, image, pre, request.max_memory_bytes, batch, 0);
+  const Image seen = resize_for_model(image, pre);
+  const SaliencyResult result = compute_saliency(model, model_input_from_resized(seen, pre), request);
+  for (const auto& note : result.notes) print_note(note);
+  if (labels.empty() && result.scores.size() == 1000) labels = imagenet_labels();
+
+  // Render everything first, so that a failure writes nothing; in JSON mode the written paths go into
+  // the document instead of their own stdout lines.
+  const bool json = o.format == "json";
+  std::vector<std::pair<std::string, std::string>> files;
+  if (!o.output.empty()) files.emplace_back(o.output, encode_png(overlay_heatmap(seen, result.map, o.image_weight, colormap)));
+  if (!o.heatmap.empty()) files.emplace_back(o.heatmap, encode_png(heatmap_image(result.map, colormap)));
+  if (!o.raw.empty()) files.emplace_back(o.raw, encode_npy_float32(result.map.shape, result.map.values.data()));
+  if (!o.gradient.empty()) files.emplace_back(o.gradient, encode_npy_float32(result.gradient.shape, result.gradient.values.data()));
+  std::vector<std::string> written;
+  for (const auto& [path, bytes] : files) {
+    json ? write_file_atomically(path, bytes) : write_output(path, bytes);
+    written.push_back(path);
+  }
+
+  const auto predictions = top_predictions(result.scores, 5, labels);
+  if (json) {
+    double sum = 0, abs_max = 0;
+    for (float v : result.map.values) sum += v;
+    for (float v : result.gradient.values) abs_max = std::max(abs_max, static_cast<double>(std::fabs(v)));
+    write_stdout(json_text(nlohmann::ordered_json{{"model", o.model},
+                                                  {"image", o.image},
+                                                  {"method", o.method},
+                                                  {"reduce", o.reduce},
+                                                  {"scale", o.scale},
+                                                  {"class", result.target_class},
+                                                  {"label", label_of(result.target_class, labels)},
+                                                  {"predictions", predictions_json(predictions)},
+                                                  {"map", {{"shape", result.map.shape}, {"mean", sum / static_cast<double>(result.map.values.size())}}},
+                                                  {"gradient", {{"shape", result.gradient.shape}, {"abs_max", abs_max}}},
+                                                  {"outputs", written}},
+                           2) +
+                 "\n");
+    return;
+  }
+  if (to_stdout == 0) write_stdout(fmt::format("{}, class {}\n", o.method, class_text(result.target_class, labels)) + predictions_text(predictions));
+}
+
+}  // namespace cnnviz::cli

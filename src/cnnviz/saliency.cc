@@ -1,0 +1,169 @@
+// Gradient saliency: one forward of the input as an autograd leaf, one backward of the target class's
+// raw score, then a method step (SmoothGrad's averaging, Gradient x Input's product), a reduction over
+// channels and a scaling into [0, 1]. FlashTorch's Backprop (guided=False) returns the same gradient.
+
+#include "cnnviz/saliency.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/script.h>
+
+#include <cmath>
+
+#include "cnnviz/capture.h"
+#include "cnnviz/error.h"
+#include "cnnviz/input_spec.h"
+#include "gradient_capture.h"
+#include "model_impl.h"
+
+namespace cnnviz {
+namespace {
+
+template <typename Enum>
+Enum parse_name(const std::vector<std::string>& names, std::string_view name, const char* option) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (name == names[i]) return static_cast<Enum>(i);
+  }
+  std::string valid;
+  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+  throw Error::usage(std::string(option) + " '" + std::string(name) + "' is not known; use one of " + valid);
+}
+
+struct GradientPass {
+  at::Tensor scores;    // [N, K] float32 on the CPU
+  at::Tensor gradient;  // [N, C, H, W] float32 on the CPU
+  int64_t target = 0;
+  std::vector<std::string> notes;
+};
+
+// One forward of `batch` and one backward of the sum over its rows of the target class's raw score
+// (each row's gradient is its own). `target`: the class, or none for row 0's top-1 class.
+GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, std::optional<int64_t> target, int64_t max_memory_bytes) {
+  CaptureOptions options;
+  options.inputs = {InputSpec{batch.shape, DType::kFloat32}};
+  options.input_data = {batch};
+  options.max_memory_bytes = max_memory_bytes;
+  at::AutoGradMode enable_grad(true);  // the score below is recorded too, whatever the caller's mode
+  GradientRun run = run_for_input_gradient(impl, options);
+  const at::Tensor* out = &class_scores(impl, run.output, batch.shape.at(0), "saliency maps");
+  GradientPass pass;
+  pass.notes = std::move(run.notes);
+  pass.scores = out->detach().to(at::kCPU, at::kFloat).contiguous();
+  const int64_t classes = pass.scores.size(1);
+  pass.target = target.value_or(pass.scores[0].argmax().item<int64_t>());
+  check_class_index(pass.target, classes);
+  const auto no_path = [&] {
+    return Error(ErrorKind::kModel, "the class score of '" + impl.file.path + "' does not depend on its input (no gradient path)");
+  };
+  const at::Tensor score = out->select(1, pass.target).sum();
+  if (!score.requires_grad() || !run.activation.defined()) throw no_path();
+  at::Tensor g;
+  try {
+    g = torch::autograd::grad({score}, {run.activation}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
+                              /*allow_unused=*/true)[0];
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::kExecution, "the backward pass of '" + impl.file.path + "' to its input failed: " + torch_error_message(e));
+  }
+  if (!g.defined()) throw no_path();
+  pass.gradient = g.detach().to(at::kCPU, at::kFloat).contiguous();
+  return pass;
+}
+
+at::Tensor as_tensor(const FloatArray& a) {
+  return at::from_blob(const_cast<float*>(a.values.data()), a.shape, at::kFloat);
+}
+
+at::Tensor standardize_clip(const at::Tensor& t, float saturation, float brightness) {
+  at::Tensor std = t.std();  // unbiased, as torch.Tensor.std()
+  if (std.item<float>() == 0) std = std + 1e-7;
+  return ((t - t.mean()) / std * saturation + brightness).clamp(0, 1);
+}
+
+// SmoothGrad: the mean gradient of `samples` copies x + N(0, sigma^2), sigma = noise * (max(x) - min(x)),
+// `batch_size` copies per forward (the first behind the memory guard).
+at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const SaliencyRequest& request, int64_t target,
+                           std::vector<std::string>& notes) {
+  const at::Tensor x = as_tensor(input);
+  const double sigma = request.noise * (x.max().item<double>() - x.min().item<double>());
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+  at::Tensor sum = at::zeros(x.sizes().slice(1), at::kFloat);
+  for (int start = 0; start < request.samples; start += request.batch_size) {
+    const int count = std::min(request.batch_size, request.samples - start);
+    std::vector<at::Tensor> copies;
+    for (int s = 0; s < count; ++s) {
+      copies.push_back(x + at::randn(x.sizes(), generator, at::TensorOptions().dtype(at::kFloat)) * sigma);
+    }
+    const at::Tensor noisy = at::cat(copies).contiguous();
+    FloatArray batch{noisy.sizes().vec(), std::vector<float>(noisy.data_ptr<float>(), noisy.data_ptr<float>() + noisy.numel())};
+    GradientPass pass = input_gradients(impl, batch, target, start == 0 ? request.max_memory_bytes : 0);
+    for (auto& note : pass.notes) notes.push_back(std::move(note));
+    sum += pass.gradient.sum(0);
+  }
+  return sum / request.samples;
+}
+
+}  // namespace
+
+const std::vector<std::string>& saliency_method_names() {
+  static const std::vector<std::string> names = {"vanilla", "smoothgrad", "gradxinput"};
+  return names;
+}
+SaliencyMethod parse_saliency_method(std::string_view name) {
+  return parse_name<SaliencyMethod>(saliency_method_names(), name, "--method");
+}
+
+const std::vector<std::string>& saliency_reduce_names() {
+  static const std::vector<std::string> names = {"abs-max", "max"};
+  return names;
+}
+SaliencyReduce parse_saliency_reduce(std::string_view name) {
+  return parse_name<SaliencyReduce>(saliency_reduce_names(), name, "--reduce");
+}
+
+const std::vector<std::string>& saliency_scale_names() {
+  static const std::vector<std::string> names = {"minmax", "standardize"};
+  return names;
+}
+SaliencyScale parse_saliency_scale(std::string_view name) {
+  return parse_name<SaliencyScale>(saliency_scale_names(), name, "--scale");
+}
+
+FloatArray standardize_and_clip(const FloatArray& values, float saturation, float brightness) {
+  at::NoGradGuard no_grad;
+  return to_float_array(standardize_clip(as_tensor(values), saturation, brightness));
+}
+
+SaliencyResult compute_saliency(Model& model, const FloatArray& input, const SaliencyRequest& request) {
+  if (input.dims() != 4 || input.shape[0] != 1) {
+    throw Error(ErrorKind::kData, "a saliency map takes one image [1, C, H, W], not " + shape_to_string(input.shape));
+  }
+  if (request.samples < 1 || request.samples > 10000) throw Error::usage("--samples must be 1 to 10000");
+  if (!(request.noise >= 0 && request.noise <= 10)) throw Error::usage("--noise must be 0 to 10 (a share of the input's range)");
+  if (request.batch_size < 1) throw Error::usage("--batch-size must be at least 1");
+  Model::Impl& impl = model.impl();
+  GradientPass first = input_gradients(impl, input, request.target_class, request.max_memory_bytes);
+  SaliencyResult result;
+  result.notes = std::move(first.notes);
+  result.target_class = static_cast<int>(first.target);
+  result.scores.assign(first.scores.data_ptr<float>(), first.scores.data_ptr<float>() + first.scores.size(1));
+
+  at::NoGradGuard no_grad;
+  at::Tensor g = first.gradient[0];  // [C, H, W]
+  switch (request.method) {
+    case SaliencyMethod::kVanilla:
+      break;
+    case SaliencyMethod::kSmoothGrad:
+      g = smooth_gradient(impl, input, request, first.target, result.notes);
+      break;
+    case SaliencyMethod::kGradientTimesInput:
+      g = g * as_tensor(input)[0];
+      break;
+  }
+  const at::Tensor reduced = request.reduce == SaliencyReduce::kAbsMax ? std::get<0>(g.abs().max(0)) : std::get<0>(g.max(0));
+  const at::Tensor map = request.scale == SaliencyScale::kMinMax ? scale_min_max(reduced) : standardize_clip(reduced, 0.1f, 0.5f);
+  result.gradient = to_float_array(g);
+  result.map = to_float_array(map);
+  return result;
+}
+
+}  // namespace cnnviz
