@@ -8,7 +8,14 @@ the first Conv2d keeps exactly d score / d input), and the methods cnnviz builds
 - smoothgrad: its mean over `samples` copies x + N(0, sigma^2), sigma = noise * (max(x) - min(x)),
   copy s drawn as torch.randn(x.shape, generator=g) in order from g = torch.Generator().manual_seed(seed)
   (Smilkov et al. 2017); each copy is run alone here, cnnviz batches them;
-- gradxinput: the gradient times the input (Shrikumar et al. 2016; Captum's InputXGradient).
+- gradxinput: the gradient times the input (Shrikumar et al. 2016; Captum's InputXGradient);
+- guided: guided backpropagation (Springenberg et al. 2015) as pytorch-grad-cam's
+  GuidedBackpropReLUModel computes it: every torch.nn.ReLU module replaced by a function whose
+  backward is grad * [input > 0] * [grad > 0];
+- guided-flashtorch: FlashTorch's guided=True, whose ReLU backward hook returns
+  grad.clamp(min=0) * (the ReLU's output).
+The guided methods run on the eager torchvision model loaded with the file's state_dict (a TorchScript
+module's ReLUs cannot be replaced from Python).
 
 Maps: the max over channels of |g| scaled as pytorch-grad-cam scales CAMs, and FlashTorch's "max
 gradients" panel, standardize_and_clip(g.max(dim=0)) (mean 0, unbiased std 1, x 0.1 + 0.5, clipped).
@@ -19,6 +26,7 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
+import torchvision
 
 # (model, method, class; None = the top-1 class). SmoothGrad with few samples keeps the export short.
 SALIENCY_CASES: Tuple[Tuple[str, str, Optional[int]], ...] = (
@@ -27,7 +35,49 @@ SALIENCY_CASES: Tuple[Tuple[str, str, Optional[int]], ...] = (
     ("vgg11", "gradxinput", None),
     ("resnet18", "vanilla", None),
     ("resnet18", "smoothgrad", 24),
+    ("vgg11", "guided", 24),
+    ("vgg11", "guided-flashtorch", 24),
+    ("resnet18", "guided", None),
 )
+EAGER = {"vgg11": torchvision.models.vgg11, "resnet18": torchvision.models.resnet18}
+
+
+class _GuidedReLU(torch.autograd.Function):
+    """pytorch-grad-cam's GuidedBackpropReLU (times_output False) or FlashTorch's hook (True)."""
+
+    @staticmethod
+    def forward(ctx, x, times_output):
+        y = x.clamp(min=0)
+        ctx.save_for_backward(x, y)
+        ctx.times_output = times_output
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        if ctx.times_output:
+            return grad.clamp(min=0) * y, None
+        return grad * (x > 0).type_as(grad) * (grad > 0).type_as(grad), None
+
+
+class _GuidedReLUModule(torch.nn.Module):
+    def __init__(self, times_output: bool):
+        super().__init__()
+        self.times_output = times_output
+
+    def forward(self, x):
+        return _GuidedReLU.apply(x, self.times_output)
+
+
+def guided_model(model_name: str, scripted: torch.nn.Module, times_output: bool) -> torch.nn.Module:
+    """The eager model with the file's weights and every torch.nn.ReLU module made guided."""
+    model = EAGER[model_name](weights=None).eval()
+    model.load_state_dict(scripted.state_dict())
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.ReLU):
+                setattr(parent, name, _GuidedReLUModule(times_output))
+    return model
 SMOOTHGRAD = {"samples": 6, "noise": 0.2, "seed": 7}
 
 
@@ -88,6 +138,8 @@ def export_saliency_references(out_dir, x: torch.Tensor, save_npy: Callable[[str
     for model_name, method, target in SALIENCY_CASES:
         for variant in ("script", "trace"):
             model = torch.jit.load(str(out_dir / f"{model_name}.{variant}.pt")).eval()
+            if method.startswith("guided"):
+                model = guided_model(model_name, model, method == "guided-flashtorch")
             g, used = attribution(model, x, method, target)
             stem = f"saliency.{model_name}.{variant}.{method}.{'c%d' % target if target is not None else 'top1'}"
             save_npy(f"{stem}.grad.npy", g)

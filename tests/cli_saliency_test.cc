@@ -77,8 +77,8 @@ TEST_CASE("cli saliency: usage errors write nothing", "[cli][saliency][models]")
   const std::string tiny = model_path("tiny_cnn.script.pt");
   check_error({"saliency", tiny, photo, "--input", "1,3,32,32"}, 2, {"nothing to write"});
   check_error({"saliency", tiny, photo, "--input", "1,3,32,32", "-o", "-", "--raw", "-"}, 2, {"only one of"});
-  check_error({"saliency", tiny, photo, "--input", "1,3,32,32", "--method", "guided", "-o", dir.file("o.png")}, 2,
-              {"--method 'guided'", "vanilla, smoothgrad, gradxinput"});
+  check_error({"saliency", tiny, photo, "--input", "1,3,32,32", "--method", "deconvnet", "-o", dir.file("o.png")}, 2,
+              {"--method 'deconvnet'", "vanilla, smoothgrad, gradxinput, guided"});
   check_error({"saliency", tiny, photo, "--input", "1,3,32,32", "--class", "10", "-o", dir.file("o.png")}, 2, {"--class 10 is out of range"});
   check_error({"saliency", tiny, photo, "--input", "1,3,32,32", "--samples", "0", "-o", dir.file("o.png")}, 2, {"--samples"});
   CHECK(std::filesystem::is_empty(dir.path()));

@@ -16,8 +16,10 @@ enum class SaliencyMethod {
   kVanilla,             ///< d score / d input (Simonyan et al. 2014; FlashTorch's Backprop, guided=False)
   kSmoothGrad,          ///< that gradient averaged over noisy copies of the input (Smilkov et al. 2017)
   kGradientTimesInput,  ///< the gradient times the input, element-wise (Shrikumar et al. 2016; Captum's InputXGradient)
+  kGuided,              ///< guided backpropagation through torch.nn.ReLU modules (Springenberg et al. 2015; pytorch-grad-cam's GuidedBackpropReLUModel)
+  kGuidedFlashTorch,    ///< FlashTorch's guided=True: each ReLU passes its positive gradient times its output
 };
-/// "vanilla", "smoothgrad", "gradxinput", in enum order.
+/// "vanilla", "smoothgrad", "gradxinput", "guided", "guided-flashtorch", in enum order.
 const std::vector<std::string>& saliency_method_names();
 /// Throws Error(kUsage) listing the methods.
 SaliencyMethod parse_saliency_method(std::string_view name);
@@ -66,7 +68,8 @@ struct SaliencyResult {
 /// the raw score of the target class with respect to the model's input. The whole model is
 /// differentiated (parameters get no gradients). Throws Error: kResource (memory guard), kUsage (class
 /// out of range, samples or noise out of range), kData (output not [1, K], input not [1, C, H, W]),
-/// kModel (the score does not depend on the input), kExecution.
+/// kModel (the score does not depend on the input; a guided method on a model without torch.nn.ReLU
+/// modules), kExecution.
 SaliencyResult compute_saliency(Model& model, const FloatArray& input, const SaliencyRequest& request);
 
 /// FlashTorch's standardize_and_clip over all values: (x - mean) / std * saturation + brightness,

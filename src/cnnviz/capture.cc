@@ -8,6 +8,7 @@
 
 #include "cnnviz/capture.h"
 
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 
@@ -56,6 +57,8 @@ struct Recorder {
   std::map<int, FloatArray> outputs;      // the copies
   int gradient_target = -1;               // node whose output becomes a leaf that requires grad
   bool input_gradient = false;            // the model's first input becomes that leaf instead
+  std::unordered_set<int> guided;         // ReLU module nodes whose outputs get GuidedGradient
+  bool guided_times_output = false;       // FlashTorch's variant
   at::Tensor activation;                  // that leaf
 };
 
@@ -99,6 +102,22 @@ void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   }
 }
 
+// Guided backpropagation at a ReLU's output y: the identity forward; backward, the gradient's positive
+// part (times y for FlashTorch's variant). ReLU's own backward then keeps it only where y > 0, so
+// together they give max(g, 0) * [y > 0] (Springenberg et al.) or max(g, 0) * y (FlashTorch).
+struct GuidedGradient : public torch::autograd::Function<GuidedGradient> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& y, bool times_output) {
+    ctx->saved_data["times_output"] = times_output;
+    if (times_output) ctx->save_for_backward({y});
+    return y.clone();  // a new tensor: code after the module may change its output in place
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    at::Tensor g = grads[0].clamp_min(0);
+    if (ctx->saved_data["times_output"].toBool()) g = g * ctx->get_saved_variables()[0];
+    return {g, at::Tensor()};
+  }
+};
+
 // tap(self, x) -> x, except for the gradient target's first call: there the rest of the forward is
 // recorded for autograd from a detached copy A of x, and a clone of A is returned. Autograd then
 // yields d(score)/dA for the module's own output, however the code after it (an in-place ReLU, say)
@@ -113,6 +132,13 @@ void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
       rec->activation = x.toTensor().detach().clone().requires_grad_(true);
       at::GradMode::set_enabled(true);
       torch::jit::push(*stack, rec->activation.clone());
+      return;
+    }
+  }
+  if (rec && !rec->guided.empty() && self.isObject() && x.isTensor() && x.toTensor().requires_grad()) {
+    auto it = rec->node_of->find(&self.toObjectRef());
+    if (it != rec->node_of->end() && rec->guided.count(it->second)) {
+      torch::jit::push(*stack, GuidedGradient::apply(x.toTensor(), rec->guided_times_output));
       return;
     }
   }
@@ -411,12 +437,33 @@ GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions&
 
 namespace cnnviz {
 
-GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options) {
+std::vector<int> relu_module_nodes(const Model::Impl& impl) {
+  std::vector<int> nodes;
+  for (std::size_t i = 0; i < impl.modules.size(); ++i) {
+    const auto name = impl.modules[i].type()->name();
+    // Traced files mangle the qualified name (torch.nn.modules.activation.___torch_mangle_3.ReLU).
+    if (name && name->name() == "ReLU" && name->qualifiedName().find("torch.nn.modules.activation.") != std::string::npos) {
+      nodes.push_back(static_cast<int>(i));
+    }
+  }
+  return nodes;
+}
+
+GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options, ReluBackward relu) {
   check_input_count(impl, options.inputs.size());
-  GradientRun run;
-  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, /*gradient_from=*/0);
   Recorder rec;
   rec.input_gradient = true;
+  if (relu != ReluBackward::kPlain) {
+    const std::vector<int> nodes = relu_module_nodes(impl);
+    if (nodes.empty()) {
+      throw Error(ErrorKind::kModel, "'" + impl.file.path + "' has no torch.nn.ReLU modules, which guided backpropagation changes; "
+                                                          "use --method vanilla");
+    }
+    rec.guided.insert(nodes.begin(), nodes.end());
+    rec.guided_times_output = relu == ReluBackward::kGuidedTimesOutput;
+  }
+  GradientRun run;
+  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, /*gradient_from=*/0);
   run.output = run_recorded(impl, options, impl.device, rec);
   run.activation = rec.activation;
   run.calls = std::move(rec.calls);

@@ -25,10 +25,22 @@ struct GradientRun {
 };
 GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node);
 
+/// How the backward pass goes through the outputs of torch.nn.ReLU modules.
+enum class ReluBackward {
+  kPlain,              ///< autograd's own
+  kGuided,             ///< guided backpropagation (Springenberg et al. 2015): only positive gradients pass
+  kGuidedTimesOutput,  ///< FlashTorch's guided=True: the positive gradient times the ReLU's output
+};
+
+/// The ModuleTree nodes that are torch.nn.ReLU modules (for guided backpropagation).
+std::vector<int> relu_module_nodes(const Model::Impl& impl);
+
 /// One forward from options.input_data (a float input) recorded for autograd from the input itself:
-/// `activation` is the model's first input as a leaf that requires grad (saliency maps). The memory
-/// guard counts the whole model's outputs twice, as a backward pass keeps them.
-GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options);
+/// `activation` is the model's first input as a leaf that requires grad (saliency maps). `relu`:
+/// with a guided mode, each output of a torch.nn.ReLU module passes through an op that is the
+/// identity forward and clips (and scales) the gradient backward; Error(kModel) if the model has no
+/// such module. The memory guard counts the whole model's outputs twice, as a backward pass keeps them.
+GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options, ReluBackward relu = ReluBackward::kPlain);
 
 /// The model's output (its first tensor, torchinfo's rule) as class scores [n, K]; Error(kData) saying
 /// that `explainers` ("CAMs", "saliency maps") explain classifiers otherwise.

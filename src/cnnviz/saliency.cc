@@ -1,6 +1,7 @@
-// Gradient saliency: one forward of the input as an autograd leaf, one backward of the target class's
-// raw score, then a method step (SmoothGrad's averaging, Gradient x Input's product), a reduction over
-// channels and a scaling into [0, 1]. FlashTorch's Backprop (guided=False) returns the same gradient.
+// Gradient saliency: one forward of the input as an autograd leaf (guided methods change the ReLU
+// modules' backward), one backward of the target class's raw score, then a method step (SmoothGrad's
+// averaging, Gradient x Input's product), a reduction over channels and a scaling into [0, 1].
+// FlashTorch's Backprop returns the same gradients, with guided=False and guided=True.
 
 #include "cnnviz/saliency.h"
 
@@ -38,13 +39,14 @@ struct GradientPass {
 
 // One forward of `batch` and one backward of the sum over its rows of the target class's raw score
 // (each row's gradient is its own). `target`: the class, or none for row 0's top-1 class.
-GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, std::optional<int64_t> target, int64_t max_memory_bytes) {
+GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, std::optional<int64_t> target, int64_t max_memory_bytes,
+                             ReluBackward relu = ReluBackward::kPlain) {
   CaptureOptions options;
   options.inputs = {InputSpec{batch.shape, DType::kFloat32}};
   options.input_data = {batch};
   options.max_memory_bytes = max_memory_bytes;
   at::AutoGradMode enable_grad(true);  // the score below is recorded too, whatever the caller's mode
-  GradientRun run = run_for_input_gradient(impl, options);
+  GradientRun run = run_for_input_gradient(impl, options, relu);
   const at::Tensor* out = &class_scores(impl, run.output, batch.shape.at(0), "saliency maps");
   GradientPass pass;
   pass.notes = std::move(run.notes);
@@ -105,7 +107,7 @@ at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const Sal
 }  // namespace
 
 const std::vector<std::string>& saliency_method_names() {
-  static const std::vector<std::string> names = {"vanilla", "smoothgrad", "gradxinput"};
+  static const std::vector<std::string> names = {"vanilla", "smoothgrad", "gradxinput", "guided", "guided-flashtorch"};
   return names;
 }
 SaliencyMethod parse_saliency_method(std::string_view name) {
@@ -141,7 +143,10 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
   if (!(request.noise >= 0 && request.noise <= 10)) throw Error::usage("--noise must be 0 to 10 (a share of the input's range)");
   if (request.batch_size < 1) throw Error::usage("--batch-size must be at least 1");
   Model::Impl& impl = model.impl();
-  GradientPass first = input_gradients(impl, input, request.target_class, request.max_memory_bytes);
+  const ReluBackward relu = request.method == SaliencyMethod::kGuided            ? ReluBackward::kGuided
+                            : request.method == SaliencyMethod::kGuidedFlashTorch ? ReluBackward::kGuidedTimesOutput
+                                                                                 : ReluBackward::kPlain;
+  GradientPass first = input_gradients(impl, input, request.target_class, request.max_memory_bytes, relu);
   SaliencyResult result;
   result.notes = std::move(first.notes);
   result.target_class = static_cast<int>(first.target);
@@ -151,7 +156,9 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
   at::Tensor g = first.gradient[0];  // [C, H, W]
   switch (request.method) {
     case SaliencyMethod::kVanilla:
-      break;
+    case SaliencyMethod::kGuided:
+    case SaliencyMethod::kGuidedFlashTorch:
+      break;  // the first pass's gradient, with the ReLUs' backward as the method says
     case SaliencyMethod::kSmoothGrad:
       g = smooth_gradient(impl, input, request, first.target, result.notes);
       break;
