@@ -114,7 +114,8 @@ class Spec:
             return [f"{self.name}.pt", f"{self.name}.json"]
         if self.kind == KIND_REFERENCES:
             return ["references/photo.png", "references/vgg16.trace.features.0.npy",
-                    *references.cam_files(), *references.saliency_files()]
+                    *references.cam_files(), *references.saliency_files(),
+                    *references.activation_max_files()]
         return [f"bad/{file}" for file in BAD_FILES]
 
 
@@ -163,7 +164,8 @@ _SPEC_LIST = [
     Spec("bad", KIND_BAD, fixtures.TinyCNN, CIFAR_INPUT, 6_362, ("fixtures.py",),
          depends=("tiny_cnn",)),
     Spec("references", KIND_REFERENCES, fixtures.TinyCNN, CIFAR_INPUT, None,
-         ("references.py", "cam_reference.py", "saliency_reference.py"), depends=("vgg16", "vgg11", "resnet18")),
+         ("references.py", "cam_reference.py", "saliency_reference.py",
+          "activation_max_reference.py"), depends=("vgg16", "vgg11", "resnet18")),
     # Trained here on synthetic shapes (about a minute): the pointing-game fixture. build() gives
     # the untrained network; export() trains it.
     Spec("shapes_cnn", KIND_SHAPES, shapes.ShapesCNN, ((1, 3, 64, 64),), 15_588,

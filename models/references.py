@@ -16,7 +16,9 @@ Writes <out>/references/:
   gradient of the raw logit with respect to that output; cam.<model>.<variant>.<layer>.top1.json
   gives the top-1 class of the cases without a fixed class;
 - saliency.<model>.<variant>.<method>.<class>.{grad,map,flashtorch}.npy and .json: saliency_reference.py's
-  gradients and maps of the same input, computed on the TorchScript file itself.
+  gradients and maps of the same input, computed on the TorchScript file itself;
+- activation_max.vgg11.script.npy and .json: FlashTorch's gradient ascent on vgg11's features.8
+  (activation_max_reference.py), the optimised inputs and each filter's first and last objective.
 
 The CAM functions (capture_cam_inputs, raw_cam, cam_map) are shared with shapes.py.
 """
@@ -34,6 +36,7 @@ from torchvision import transforms as T
 
 from cam_reference import CAM_METHODS, cam_map, capture_cam_inputs, module_at, score_cam_map
 from saliency_reference import export_saliency_references, saliency_files
+from activation_max_reference import activation_max_files, export_activation_max_references
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -207,3 +210,4 @@ def export_references(out_dir: Path, write_bytes: Callable[[Path, bytes], None])
 
     export_cam_references(out_dir, x, save_npy, save_text)
     export_saliency_references(out_dir, x, save_npy, save_text)
+    export_activation_max_references(out_dir, save_npy, save_text)

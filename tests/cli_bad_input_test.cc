@@ -55,6 +55,9 @@ const Command kCommands[] = {
     {"saliency", true, [](const std::string& m, const std::string& i, const std::string& o) {
        return std::vector<std::string>{"saliency", m, i, "--input", "1,3,32,32", "-o", o};
      }},
+    {"maximize", false, [](const std::string& m, const std::string&, const std::string& o) {
+       return std::vector<std::string>{"maximize", m, "--layer", "features.0", "--input", "1,3,32,32", "--steps", "1", "-o", o};
+     }},
 };
 
 std::string describe(const std::vector<std::string>& args) {
@@ -236,6 +239,8 @@ TEST_CASE("bad input battery: a failed run leaves an existing output untouched",
       args[3] = "classifier.1";  // a Linear: no kernels to draw
     } else if (std::string(c.name) == "features") {
       args.insert(args.end(), {"--channels", "40-50"});  // features.0 has 8
+    } else if (std::string(c.name) == "maximize") {
+      args.insert(args.end(), {"--filters", "40-50"});
     } else {
       args.insert(args.end(), {"--class", "99"});
     }
@@ -316,6 +321,8 @@ TEST_CASE("bad input battery: control characters in arguments stay on one line",
       {"saliency", model, image, "--input", "1,3,32,32", "--method", odd, "-o", dir.file("s.png")},
       {"saliency", model, image, "--input", "1,3,32,32", "--reduce", odd, "-o", dir.file("s.png")},
       {"saliency", model, image, "--input", "1,3,32,32", "--gradient", dir.file(odd) + "/g.npy"},
+      {"maximize", model, "--layer", odd, "--input", "1,3,32,32", "-o", dir.file("m.png")},
+      {"maximize", model, "--layer", "features.0", "--filters", odd, "-o", dir.file("m.png")},
   };
   for (const auto& args : runs) {
     const std::string err = check_clean_failure(args);
@@ -348,6 +355,8 @@ TEST_CASE("bad input battery: absurd inputs meet the memory guard", "[cli][batte
       {"saliency", model_path("resnet18.script.pt"), image, "-o", dir.file("s.png"), "--max-memory", "20M"},
       {"saliency", model_path("resnet18.script.pt"), image, "-o", dir.file("s.png"), "--method", "smoothgrad", "--batch-size", "4096",
        "--samples", "4096", "--max-memory", "2G"},
+      {"maximize", model, "--layer", "features.0", "--input", "1,3,4096,4096", "--filters", "0-15", "--max-memory", "1G", "-o",
+       dir.file("m.png")},
   };
   for (const auto& args : runs) {
     const std::string err = check_clean_failure(args);

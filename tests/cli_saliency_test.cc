@@ -6,7 +6,6 @@
 
 #include "cli_checks.h"
 #include "cnnviz/image.h"
-#include "cnnviz/npy.h"
 #include "npy_reference.h"
 #include "test_env.h"
 
@@ -15,18 +14,6 @@ using cnnviz::test::check_error;
 using cnnviz::test::model_path;
 using cnnviz::test::run_cnnviz;
 using cnnviz::test::TempDir;
-
-namespace {
-
-cnnviz::FloatArray npy_file(const std::string& path) {
-  const cnnviz::NpyArray npy = cnnviz::decode_npy(cnnviz::test::read_file(path));
-  REQUIRE(npy.descr == "<f4");
-  cnnviz::FloatArray a{npy.shape, std::vector<float>(npy.data.size() / 4)};
-  std::memcpy(a.values.data(), npy.data.data(), npy.data.size());
-  return a;
-}
-
-}  // namespace
 
 // The photo resized straight to 224 x 224 is the input PyTorch's references were computed on.
 TEST_CASE("cli saliency: PyTorch's gradient and map from one command", "[cli][saliency][models]") {
@@ -37,10 +24,8 @@ TEST_CASE("cli saliency: PyTorch's gradient and map from one command", "[cli][sa
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("vanilla, class 24 (great grey owl)"));
   const cnnviz::FloatArray gradient = cnnviz::test::load_reference("saliency.vgg11.trace.vanilla.c24.grad.npy");
-  double scale = 0;
-  for (float v : gradient.values) scale = std::max(scale, static_cast<double>(std::fabs(v)));
-  CHECK(cnnviz::test::max_abs_diff(npy_file(dir.file("g.npy")), gradient) <= 1e-4 * scale);
-  CHECK(cnnviz::test::max_abs_diff(npy_file(dir.file("map.npy")), cnnviz::test::load_reference("saliency.vgg11.trace.vanilla.c24.map.npy")) <=
+  CHECK(cnnviz::test::max_abs_diff(cnnviz::test::load_npy_float32(dir.file("g.npy")), gradient) <= 1e-4 * cnnviz::test::abs_max(gradient));
+  CHECK(cnnviz::test::max_abs_diff(cnnviz::test::load_npy_float32(dir.file("map.npy")), cnnviz::test::load_reference("saliency.vgg11.trace.vanilla.c24.map.npy")) <=
         1e-4);
   const cnnviz::Image overlay = cnnviz::load_image(dir.file("o.png"));
   CHECK(overlay.width == 224);
@@ -52,7 +37,7 @@ TEST_CASE("cli saliency: PyTorch's gradient and map from one command", "[cli][sa
   r = run_cnnviz({"saliency", model_path("vgg11.script.pt"), photo, "--class", "24", "--reduce", "max", "--scale", "standardize",
                   "--raw", dir.file("ft.npy"), "--format", "json"});
   REQUIRE(r.exit_code == 0);
-  CHECK(cnnviz::test::max_abs_diff(npy_file(dir.file("ft.npy")), cnnviz::test::load_reference("saliency.vgg11.script.vanilla.c24.flashtorch.npy")) <=
+  CHECK(cnnviz::test::max_abs_diff(cnnviz::test::load_npy_float32(dir.file("ft.npy")), cnnviz::test::load_reference("saliency.vgg11.script.vanilla.c24.flashtorch.npy")) <=
         1e-4);
   const auto doc = nlohmann::json::parse(r.out);
   CHECK(doc["class"] == 24);
@@ -66,9 +51,7 @@ TEST_CASE("cli saliency: PyTorch's gradient and map from one command", "[cli][sa
                   "--noise", "0.2", "--seed", "7", "--batch-size", "6", "--gradient", dir.file("sg.npy")});
   REQUIRE(r.exit_code == 0);
   const cnnviz::FloatArray smooth = cnnviz::test::load_reference("saliency.resnet18.script.smoothgrad.c24.grad.npy");
-  scale = 0;
-  for (float v : smooth.values) scale = std::max(scale, static_cast<double>(std::fabs(v)));
-  CHECK(cnnviz::test::max_abs_diff(npy_file(dir.file("sg.npy")), smooth) <= 1e-4 * scale);
+  CHECK(cnnviz::test::max_abs_diff(cnnviz::test::load_npy_float32(dir.file("sg.npy")), smooth) <= 1e-4 * cnnviz::test::abs_max(smooth));
 }
 
 TEST_CASE("cli saliency: usage errors write nothing", "[cli][saliency][models]") {

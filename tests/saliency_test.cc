@@ -17,16 +17,6 @@
 
 using namespace cnnviz;
 
-namespace {
-
-double abs_max(const FloatArray& a) {
-  double m = 0;
-  for (float v : a.values) m = std::max(m, static_cast<double>(std::fabs(v)));
-  return m;
-}
-
-}  // namespace
-
 TEST_CASE("saliency names parse and the others are refused", "[saliency]") {
   CHECK(parse_saliency_method("smoothgrad") == SaliencyMethod::kSmoothGrad);
   CHECK(parse_saliency_reduce("max") == SaliencyReduce::kMax);
@@ -73,7 +63,7 @@ TEST_CASE("saliency equals PyTorch's input gradients on the same file", "[salien
       const SaliencyResult r = compute_saliency(model, input, request);
       CHECK(r.target_class == meta["class"].get<int>());
       const FloatArray gradient = test::load_reference(stem + ".grad.npy");
-      CHECK(test::max_abs_diff(r.gradient, gradient) <= 1e-4 * abs_max(gradient));
+      CHECK(test::max_abs_diff(r.gradient, gradient) <= 1e-4 * test::abs_max(gradient));
       CHECK(test::max_abs_diff(r.map, test::load_reference(stem + ".map.npy")) <= 1e-4);
 
       request.reduce = SaliencyReduce::kMax;
@@ -92,13 +82,13 @@ TEST_CASE("SmoothGrad is seeded, and with one noiseless copy it is the plain gra
   request.method = SaliencyMethod::kSmoothGrad;
   request.samples = 1;
   request.noise = 0;
-  CHECK(test::max_abs_diff(compute_saliency(model, input, request).gradient, vanilla) <= 1e-6 * abs_max(vanilla));
+  CHECK(test::max_abs_diff(compute_saliency(model, input, request).gradient, vanilla) <= 1e-6 * test::abs_max(vanilla));
   request.samples = 3;
   request.noise = 0.1f;
   const FloatArray first = compute_saliency(model, input, request).gradient;
   CHECK(test::max_abs_diff(compute_saliency(model, input, request).gradient, first) == 0);
   request.seed = 1;
-  CHECK(test::max_abs_diff(compute_saliency(model, input, request).gradient, first) > 1e-3 * abs_max(first));
+  CHECK(test::max_abs_diff(compute_saliency(model, input, request).gradient, first) > 1e-3 * test::abs_max(first));
 }
 
 TEST_CASE("saliency errors name the problem", "[saliency][models]") {

@@ -54,6 +54,15 @@ void write_output(const std::string& path, const std::string& bytes) {
   if (path != "-") write_stdout(path + "\n");
 }
 
+std::vector<std::string> write_outputs(const std::vector<std::pair<std::string, std::string>>& files, bool quiet) {
+  std::vector<std::string> written;
+  for (const auto& [path, bytes] : files) {
+    quiet ? write_file_atomically(path, bytes) : write_output(path, bytes);
+    written.push_back(path);
+  }
+  return written;
+}
+
 void write_stdout(const std::string& text) {
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
     throw Error(ErrorKind::kOutput, "cannot write to standard output (closed pipe or full disk?)");

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cnnviz/input_spec.h"
 #include "cnnviz/model.h"
@@ -30,6 +32,10 @@ std::vector<InputSpec> parse_input_specs(const std::vector<std::string>& inputs,
 
 /// Writes `bytes` to `path` atomically ("-": stdout) and, for a file, prints its path on stdout.
 void write_output(const std::string& path, const std::string& bytes);
+
+/// Writes rendered files in order, each atomically; prints each path (write_output) unless `quiet`
+/// (a JSON report lists them instead). Returns the paths.
+std::vector<std::string> write_outputs(const std::vector<std::pair<std::string, std::string>>& files, bool quiet);
 
 /// Writes `text` to stdout in one call and flushes; Error(kOutput) if that fails (e.g. a closed pipe).
 void write_stdout(const std::string& text);

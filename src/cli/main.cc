@@ -15,6 +15,7 @@
 #include "gradcam_command.h"
 #include "kernels_command.h"
 #include "layers_command.h"
+#include "maximize_command.h"
 #include "saliency_command.h"
 #include "summary_command.h"
 
@@ -26,7 +27,7 @@ struct Command {
 };
 
 int real_main(int argc, char** argv) {
-  CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables, kernels, feature maps, CAMs, saliency)",
+  CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables, kernels, feature maps, CAMs, saliency, activation maximisation)",
                "cnnviz"};
   app.set_version_flag("--version", [] {
     return "cnnviz " + cnnviz::cnnviz_version() + " (LibTorch " + cnnviz::libtorch_version() +
@@ -43,6 +44,7 @@ int real_main(int argc, char** argv) {
   cnnviz::cli::FeaturesOptions features;
   cnnviz::cli::GradcamOptions gradcam;
   cnnviz::cli::SaliencyOptions saliency;
+  cnnviz::cli::MaximizeOptions maximize;
   const std::vector<Command> commands = {
       {cnnviz::cli::add_summary_command(app, summary), [&] { cnnviz::cli::run_summary_command(summary); }},
       {cnnviz::cli::add_layers_command(app, layers), [&] { cnnviz::cli::run_layers_command(layers); }},
@@ -50,6 +52,7 @@ int real_main(int argc, char** argv) {
       {cnnviz::cli::add_features_command(app, features), [&] { cnnviz::cli::run_features_command(features); }},
       {cnnviz::cli::add_gradcam_command(app, gradcam), [&] { cnnviz::cli::run_gradcam_command(gradcam); }},
       {cnnviz::cli::add_saliency_command(app, saliency), [&] { cnnviz::cli::run_saliency_command(saliency); }},
+      {cnnviz::cli::add_maximize_command(app, maximize), [&] { cnnviz::cli::run_maximize_command(maximize); }},
   };
 
   try {

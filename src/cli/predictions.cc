@@ -16,7 +16,7 @@ std::string class_text(int c, const std::vector<std::string>& labels) {
 std::string predictions_text(const std::vector<Prediction>& predictions) {
   std::string text;
   for (const auto& p : predictions) {
-    text += fmt::format("  {:>5}  {:6.2f}%  {:>10.4f}  {}\n", p.index, 100.0 * p.probability, p.score, p.label);
+    text += fmt::format("  {:>5}  {:6.2f}%  {:>10.4f}{}\n", p.index, 100.0 * p.probability, p.score, p.label.empty() ? "" : "  " + p.label);
   }
   return text;
 }

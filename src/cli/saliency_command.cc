@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "cnnviz/error.h"
 #include "cnnviz/image.h"
 #include "cnnviz/json_text.h"
@@ -89,11 +92,7 @@ void run_saliency_command(const SaliencyOptions& o) {
   if (!o.heatmap.empty()) files.emplace_back(o.heatmap, encode_png(heatmap_image(result.map, colormap)));
   if (!o.raw.empty()) files.emplace_back(o.raw, encode_npy_float32(result.map.shape, result.map.values.data()));
   if (!o.gradient.empty()) files.emplace_back(o.gradient, encode_npy_float32(result.gradient.shape, result.gradient.values.data()));
-  std::vector<std::string> written;
-  for (const auto& [path, bytes] : files) {
-    json ? write_file_atomically(path, bytes) : write_output(path, bytes);
-    written.push_back(path);
-  }
+  const std::vector<std::string> written = write_outputs(files, json);
 
   const auto predictions = top_predictions(result.scores, 5, labels);
   if (json) {

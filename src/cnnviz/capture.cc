@@ -12,6 +12,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <algorithm>
 #include <regex>
 #include <unordered_set>
 
@@ -59,6 +60,11 @@ struct Recorder {
   bool input_gradient = false;            // the model's first input becomes that leaf instead
   std::unordered_set<int> guided;         // ReLU module nodes whose outputs get GuidedGradient
   bool guided_times_output = false;       // FlashTorch's variant
+  int objective_node = -1;                // activation maximisation: the layer whose channels count
+  std::vector<int64_t> objective_channels;  // image i's channel
+  at::Tensor objective;                   // sum over images of mean(output[i, channel i]), at the layer's return
+  std::vector<float> objective_values;    // its terms
+  std::vector<int64_t> objective_shape;   // that output's shape (also when a channel is out of range)
   at::Tensor activation;                  // that leaf
 };
 
@@ -133,6 +139,27 @@ void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
       at::GradMode::set_enabled(true);
       torch::jit::push(*stack, rec->activation.clone());
       return;
+    }
+  }
+  if (rec && rec->objective_node >= 0 && !rec->objective.defined() && rec->objective_shape.empty() && self.isObject() &&
+      x.isTensor()) {
+    auto it = rec->node_of->find(&self.toObjectRef());
+    if (it != rec->node_of->end() && it->second == rec->objective_node) {
+      // Taken as the layer returns, as FlashTorch's forward hook takes it: an in-place op after the
+      // layer (ReLU(inplace=True)) changes neither the value nor its gradient.
+      const at::Tensor& out = x.toTensor();
+      rec->objective_shape = out.sizes().vec();
+      const auto& channels = rec->objective_channels;
+      if (out.dim() >= 2 && out.size(0) == static_cast<int64_t>(channels.size()) &&
+          std::all_of(channels.begin(), channels.end(), [&](int64_t c) { return c >= 0 && c < out.size(1); })) {
+        at::Tensor sum;
+        for (std::size_t i = 0; i < channels.size(); ++i) {
+          const at::Tensor mean = out[static_cast<int64_t>(i)][channels[i]].mean();
+          rec->objective_values.push_back(mean.item<float>());
+          sum = sum.defined() ? sum + mean : mean;
+        }
+        rec->objective = sum;
+      }
     }
   }
   if (rec && !rec->guided.empty() && self.isObject() && x.isTensor() && x.toTensor().requires_grad()) {
@@ -447,6 +474,31 @@ std::vector<int> relu_module_nodes(const Model::Impl& impl) {
     }
   }
   return nodes;
+}
+
+ObjectiveRun run_for_channel_objective(Model::Impl& impl, const CaptureOptions& options, int node, const std::vector<int64_t>& channels) {
+  check_input_count(impl, options.inputs.size());
+  ObjectiveRun run;
+  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, /*gradient_from=*/0);
+  Recorder rec;
+  rec.input_gradient = true;
+  rec.objective_node = node;
+  rec.objective_channels = channels;
+  run_recorded(impl, options, impl.device, rec);
+  const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(node));
+  if (rec.objective_shape.empty()) {
+    throw Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path +
+                                       "' did not run for this input or does not return a tensor; pick another --layer");
+  }
+  if (!rec.objective.defined()) {
+    const auto& s = rec.objective_shape;
+    throw Error::usage("layer '" + n.path + "' outputs " + shape_to_string(s) +
+                       (s.size() < 2 ? ", which has no channels" : ", so --filters must be 0 to " + std::to_string(s[1] - 1)));
+  }
+  run.input = rec.activation;
+  run.objective = rec.objective;
+  run.values = std::move(rec.objective_values);
+  return run;
 }
 
 GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options, ReluBackward relu) {

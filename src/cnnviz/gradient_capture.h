@@ -42,6 +42,20 @@ std::vector<int> relu_module_nodes(const Model::Impl& impl);
 /// such module. The memory guard counts the whole model's outputs twice, as a backward pass keeps them.
 GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options, ReluBackward relu = ReluBackward::kPlain);
 
+/// Activation maximisation's forward: the input (options.input_data, [N, ...]) as an autograd leaf, and
+/// the objective sum over i of mean(output[i, channels[i]]) of node `node`'s output, taken as the
+/// module returns (before any in-place op after it), so that d objective / d input gives each image
+/// the gradient of its own channel. Throws Error(kModel) when the node did not run or returned no
+/// tensor, Error(kUsage) when a channel is out of range, and the errors of capture_module_calls, whose
+/// memory guard it applies (the whole model counted twice) when options.max_memory_bytes > 0.
+struct ObjectiveRun {
+  at::Tensor input;
+  at::Tensor objective;
+  std::vector<float> values;       ///< each image's mean, as the objective sums them
+  std::vector<std::string> notes;  ///< from the memory guard
+};
+ObjectiveRun run_for_channel_objective(Model::Impl& impl, const CaptureOptions& options, int node, const std::vector<int64_t>& channels);
+
 /// The model's output (its first tensor, torchinfo's rule) as class scores [n, K]; Error(kData) saying
 /// that `explainers` ("CAMs", "saliency maps") explain classifiers otherwise.
 const at::Tensor& class_scores(const Model::Impl& impl, const c10::IValue& output, int64_t n, const std::string& explainers);

@@ -1,0 +1,97 @@
+// Activation maximisation (Erhan et al. 2009), FlashTorch's GradientAscent: every filter's image is one
+// row of a batch, so all of them take each step in one forward and one backward pass.
+
+#include "cnnviz/activation_max.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/script.h>
+
+#include <cmath>
+
+#include "cnnviz/capture.h"
+#include "cnnviz/error.h"
+#include "cnnviz/input_spec.h"
+#include "cnnviz/saliency.h"
+#include "gradient_capture.h"
+#include "model_impl.h"
+
+namespace cnnviz {
+namespace {
+
+FloatArray to_array(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  return FloatArray{c.sizes().vec(), std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
+}
+
+}  // namespace
+
+FloatArray start_noise(const ActivationMaxRequest& r) {
+  const auto& s = r.input_shape;
+  if (s.size() != 4 || s[0] != 1 || (s[1] != 1 && s[1] != 3) || s[2] < 1 || s[3] < 1 || s[2] > 4096 || s[3] > 4096) {
+    throw Error::usage("--input must be 1,C,H,W with C = 1 or 3 and H, W up to 4096, not " + shape_to_string(s));
+  }
+  for (int64_t c = 0; r.normalize && c < s[1]; ++c) {
+    if (!(r.std[static_cast<std::size_t>(c)] != 0)) throw Error::usage("--std values must not be 0");
+  }
+  at::NoGradGuard no_grad;
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(r.seed);
+  std::vector<at::Tensor> images;
+  for (std::size_t f = 0; f < r.filters.size(); ++f) {
+    const at::Tensor u = at::rand({s[2], s[3], s[1]}, generator, at::TensorOptions().dtype(at::kFloat));
+    at::Tensor x = (150 + 30 * u).floor().div(255).permute({2, 0, 1});
+    if (r.normalize) {
+      const at::Tensor mean = at::tensor(std::vector<float>(r.mean.begin(), r.mean.begin() + s[1])).view({-1, 1, 1});
+      const at::Tensor std = at::tensor(std::vector<float>(r.std.begin(), r.std.begin() + s[1])).view({-1, 1, 1});
+      x = (x - mean) / std;
+    }
+    images.push_back(x);
+  }
+  return to_array(at::stack(images));
+}
+
+ActivationMaxResult maximize_activations(Model& model, const ActivationMaxRequest& request) {
+  if (request.filters.empty()) throw Error::usage("give at least one filter with --filters");
+  if (request.filters.size() > 1024) throw Error::usage("at most 1024 filters at a time");
+  if (request.steps < 1 || request.steps > 100000) throw Error::usage("--steps must be 1 to 100000");
+  if (!std::isfinite(request.lr) || request.lr <= 0) throw Error::usage("--lr must be a positive number");
+  const FloatArray start = start_noise(request);
+  Model::Impl& impl = model.impl();
+  ActivationMaxResult result;
+  at::Tensor x = at::from_blob(const_cast<float*>(start.values.data()), start.shape, at::kFloat).clone();
+  for (int step = 0; step < request.steps; ++step) {
+    CaptureOptions options;
+    options.inputs = {InputSpec{x.sizes().vec(), DType::kFloat32}};
+    options.input_data = {to_array(x)};
+    options.max_memory_bytes = step == 0 ? request.max_memory_bytes : 0;
+    at::AutoGradMode enable_grad(true);
+    ObjectiveRun run = run_for_channel_objective(impl, options, request.layer, request.filters);
+    for (auto& note : run.notes) result.notes.push_back(std::move(note));
+    if (!run.objective.requires_grad()) {
+      throw Error(ErrorKind::kModel, "the layer's output in '" + impl.file.path + "' does not depend on the input (no gradient path)");
+    }
+    at::Tensor g;
+    try {
+      g = torch::autograd::grad({run.objective}, {run.input}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
+                                /*allow_unused=*/true)[0];
+    } catch (const std::exception& e) {
+      throw Error(ErrorKind::kExecution, "the backward pass of '" + impl.file.path + "' to its input failed: " + torch_error_message(e));
+    }
+    if (!g.defined()) {
+      throw Error(ErrorKind::kModel, "the layer's output in '" + impl.file.path + "' does not depend on the input (no gradient path)");
+    }
+    at::NoGradGuard no_grad;
+    if (step == 0) result.first = run.values;
+    result.last = run.values;
+    g = g.detach().to(at::kCPU, at::kFloat);
+    const at::Tensor rms = g.pow(2).mean({1, 2, 3}, /*keepdim=*/true).sqrt();  // per image, as FlashTorch per call
+    x = x + g / (rms + 1e-5) * request.lr;
+  }
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    result.inputs.push_back(to_array(x[i]));
+    result.pictures.push_back(standardize_and_clip(result.inputs.back(), 0.15f, 0.7f));
+  }
+  return result;
+}
+
+}  // namespace cnnviz
