@@ -69,5 +69,5 @@ TEST_CASE("preprocessing refuses a crop larger than the resized image", "[image]
   o.height = o.width = 32;
   CHECK_THROWS_AS(preprocess_image(image, o), Error);
   CHECK(parse_interpolation("bicubic") == Interpolation::kBicubic);
-  CHECK_THROWS_WITH(parse_interpolation("lanczos"), Catch::Matchers::Contains("bilinear, bicubic or nearest"));
+  CHECK_THROWS_WITH(parse_interpolation("lanczos"), Catch::Matchers::Contains("use one of bilinear, bicubic, nearest"));
 }

@@ -17,15 +17,6 @@
 #include "model_impl.h"
 
 namespace cnnviz {
-namespace {
-
-FloatArray to_array(const at::Tensor& t) {
-  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
-  return FloatArray{c.sizes().vec(), std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
-}
-
-}  // namespace
-
 FloatArray start_noise(const ActivationMaxRequest& r) {
   const auto& s = r.input_shape;
   if (s.size() != 4 || s[0] != 1 || (s[1] != 1 && s[1] != 3) || s[2] < 1 || s[3] < 1 || s[2] > 4096 || s[3] > 4096) {
@@ -47,7 +38,7 @@ FloatArray start_noise(const ActivationMaxRequest& r) {
     }
     images.push_back(x);
   }
-  return to_array(at::stack(images));
+  return to_float_array(at::stack(images));
 }
 
 ActivationMaxResult maximize_activations(Model& model, const ActivationMaxRequest& request) {
@@ -62,14 +53,15 @@ ActivationMaxResult maximize_activations(Model& model, const ActivationMaxReques
   for (int step = 0; step < request.steps; ++step) {
     CaptureOptions options;
     options.inputs = {InputSpec{x.sizes().vec(), DType::kFloat32}};
-    options.input_data = {to_array(x)};
+    options.input_data = {to_float_array(x)};
     options.max_memory_bytes = step == 0 ? request.max_memory_bytes : 0;
     at::AutoGradMode enable_grad(true);
     ObjectiveRun run = run_for_channel_objective(impl, options, request.layer, request.filters);
     for (auto& note : run.notes) result.notes.push_back(std::move(note));
-    if (!run.objective.requires_grad()) {
-      throw Error(ErrorKind::kModel, "the layer's output in '" + impl.file.path + "' does not depend on the input (no gradient path)");
-    }
+    const auto no_path = [&] {
+      return Error(ErrorKind::kModel, "the layer's output in '" + impl.file.path + "' does not depend on the input (no gradient path)");
+    };
+    if (!run.objective.requires_grad()) throw no_path();
     at::Tensor g;
     try {
       g = torch::autograd::grad({run.objective}, {run.input}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
@@ -77,9 +69,7 @@ ActivationMaxResult maximize_activations(Model& model, const ActivationMaxReques
     } catch (const std::exception& e) {
       throw Error(ErrorKind::kExecution, "the backward pass of '" + impl.file.path + "' to its input failed: " + torch_error_message(e));
     }
-    if (!g.defined()) {
-      throw Error(ErrorKind::kModel, "the layer's output in '" + impl.file.path + "' does not depend on the input (no gradient path)");
-    }
+    if (!g.defined()) throw no_path();
     at::NoGradGuard no_grad;
     if (step == 0) result.first = run.values;
     result.last = run.values;
@@ -88,7 +78,7 @@ ActivationMaxResult maximize_activations(Model& model, const ActivationMaxReques
     x = x + g / (rms + 1e-5) * request.lr;
   }
   for (int64_t i = 0; i < x.size(0); ++i) {
-    result.inputs.push_back(to_array(x[i]));
+    result.inputs.push_back(to_float_array(x[i]));
     result.pictures.push_back(standardize_and_clip(result.inputs.back(), 0.15f, 0.7f));
   }
   return result;

@@ -10,6 +10,7 @@
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
+#include "cnnviz/name_table.h"
 #include "gradient_capture.h"
 #include "model_impl.h"
 
@@ -115,13 +116,7 @@ const std::vector<std::string>& cam_method_names() {
 }
 
 CamMethod parse_cam_method(std::string_view name) {
-  const auto& names = cam_method_names();
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (name == names[i]) return static_cast<CamMethod>(i);
-  }
-  std::string valid;
-  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
-  throw Error::usage("--method '" + std::string(name) + "' is not known; use one of " + valid);
+  return static_cast<CamMethod>(name_index(cam_method_names(), name, "--method"));
 }
 
 int auto_cam_layer(Model& model, const FloatArray& input) {

@@ -63,7 +63,7 @@ struct Recorder {
   int objective_node = -1;                // activation maximisation: the layer whose channels count
   std::vector<int64_t> objective_channels;  // image i's channel
   at::Tensor objective;                   // sum over images of mean(output[i, channel i]), at the layer's return
-  std::vector<float> objective_values;    // its terms
+  at::Tensor objective_terms;             // its terms, detached [N]
   std::vector<int64_t> objective_shape;   // that output's shape (also when a channel is out of range)
   at::Tensor activation;                  // that leaf
 };
@@ -141,8 +141,7 @@ void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
       return;
     }
   }
-  if (rec && rec->objective_node >= 0 && !rec->objective.defined() && rec->objective_shape.empty() && self.isObject() &&
-      x.isTensor()) {
+  if (rec && rec->objective_node >= 0 && rec->objective_shape.empty() && self.isObject() && x.isTensor()) {
     auto it = rec->node_of->find(&self.toObjectRef());
     if (it != rec->node_of->end() && it->second == rec->objective_node) {
       // Taken as the layer returns, as FlashTorch's forward hook takes it: an in-place op after the
@@ -152,13 +151,11 @@ void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
       const auto& channels = rec->objective_channels;
       if (out.dim() >= 2 && out.size(0) == static_cast<int64_t>(channels.size()) &&
           std::all_of(channels.begin(), channels.end(), [&](int64_t c) { return c >= 0 && c < out.size(1); })) {
-        at::Tensor sum;
-        for (std::size_t i = 0; i < channels.size(); ++i) {
-          const at::Tensor mean = out[static_cast<int64_t>(i)][channels[i]].mean();
-          rec->objective_values.push_back(mean.item<float>());
-          sum = sum.defined() ? sum + mean : mean;
-        }
-        rec->objective = sum;
+        std::vector<at::Tensor> means;
+        for (std::size_t i = 0; i < channels.size(); ++i) means.push_back(out[static_cast<int64_t>(i)][channels[i]].mean());
+        const at::Tensor terms = at::stack(means);
+        rec->objective = terms.sum();
+        rec->objective_terms = terms.detach();
       }
     }
   }
@@ -497,7 +494,8 @@ ObjectiveRun run_for_channel_objective(Model::Impl& impl, const CaptureOptions& 
   }
   run.input = rec.activation;
   run.objective = rec.objective;
-  run.values = std::move(rec.objective_values);
+  const at::Tensor terms = rec.objective_terms.to(at::kCPU, at::kFloat).contiguous();
+  run.values.assign(terms.data_ptr<float>(), terms.data_ptr<float>() + terms.numel());
   return run;
 }
 

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "cnnviz/error.h"
+#include "cnnviz/name_table.h"
 
 namespace cnnviz {
 namespace {
@@ -40,13 +41,7 @@ const std::string& colormap_name(Colormap colormap) {
 }
 
 Colormap parse_colormap(std::string_view name) {
-  const auto& names = colormap_names();
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (name == names[i]) return static_cast<Colormap>(i);
-  }
-  std::string valid;
-  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
-  throw Error::usage("--colormap '" + std::string(name) + "' is not known; use one of " + valid);
+  return static_cast<Colormap>(name_index(colormap_names(), name, "--colormap"));
 }
 
 std::array<std::uint8_t, 3> colormap_color(Colormap colormap, int index) {

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "cnnviz/error.h"
+#include "cnnviz/name_table.h"
 
 namespace cnnviz {
 
@@ -24,12 +25,7 @@ int64_t dtype_size(DType dtype) {
 }
 
 DType parse_dtype(std::string_view text) {
-  const auto& names = dtype_names();
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (text == names[i]) return static_cast<DType>(i);
-  }
-  throw Error::usage("--dtype '" + std::string(text) +
-                     "' is not supported; use one of float32, float16, float64, int64");
+  return static_cast<DType>(name_index(dtype_names(), text, "--dtype"));
 }
 
 std::vector<int64_t> parse_input_shape(std::string_view text) {

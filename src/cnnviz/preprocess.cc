@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "cnnviz/error.h"
+#include "cnnviz/name_table.h"
 
 namespace cnnviz {
 namespace {
@@ -167,11 +168,7 @@ const std::vector<std::string>& interpolation_names() {
 }
 
 Interpolation parse_interpolation(std::string_view name) {
-  const auto& names = interpolation_names();
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (name == names[i]) return static_cast<Interpolation>(i);
-  }
-  throw Error::usage("--interpolation '" + std::string(name) + "' is not known; use bilinear, bicubic or nearest");
+  return static_cast<Interpolation>(name_index(interpolation_names(), name, "--interpolation"));
 }
 
 Image resize_for_model(const Image& image, const PreprocessOptions& o) {

@@ -14,21 +14,12 @@
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
+#include "cnnviz/name_table.h"
 #include "gradient_capture.h"
 #include "model_impl.h"
 
 namespace cnnviz {
 namespace {
-
-template <typename Enum>
-Enum parse_name(const std::vector<std::string>& names, std::string_view name, const char* option) {
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (name == names[i]) return static_cast<Enum>(i);
-  }
-  std::string valid;
-  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
-  throw Error::usage(std::string(option) + " '" + std::string(name) + "' is not known; use one of " + valid);
-}
 
 struct GradientPass {
   at::Tensor scores;    // [N, K] float32 on the CPU
@@ -95,9 +86,7 @@ at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const Sal
     for (int s = 0; s < count; ++s) {
       copies.push_back(x + at::randn(x.sizes(), generator, at::TensorOptions().dtype(at::kFloat)) * sigma);
     }
-    const at::Tensor noisy = at::cat(copies).contiguous();
-    FloatArray batch{noisy.sizes().vec(), std::vector<float>(noisy.data_ptr<float>(), noisy.data_ptr<float>() + noisy.numel())};
-    GradientPass pass = input_gradients(impl, batch, target, start == 0 ? request.max_memory_bytes : 0);
+    GradientPass pass = input_gradients(impl, to_float_array(at::cat(copies)), target, start == 0 ? request.max_memory_bytes : 0);
     for (auto& note : pass.notes) notes.push_back(std::move(note));
     sum += pass.gradient.sum(0);
   }
@@ -111,7 +100,7 @@ const std::vector<std::string>& saliency_method_names() {
   return names;
 }
 SaliencyMethod parse_saliency_method(std::string_view name) {
-  return parse_name<SaliencyMethod>(saliency_method_names(), name, "--method");
+  return static_cast<SaliencyMethod>(name_index(saliency_method_names(), name, "--method"));
 }
 
 const std::vector<std::string>& saliency_reduce_names() {
@@ -119,7 +108,7 @@ const std::vector<std::string>& saliency_reduce_names() {
   return names;
 }
 SaliencyReduce parse_saliency_reduce(std::string_view name) {
-  return parse_name<SaliencyReduce>(saliency_reduce_names(), name, "--reduce");
+  return static_cast<SaliencyReduce>(name_index(saliency_reduce_names(), name, "--reduce"));
 }
 
 const std::vector<std::string>& saliency_scale_names() {
@@ -127,7 +116,7 @@ const std::vector<std::string>& saliency_scale_names() {
   return names;
 }
 SaliencyScale parse_saliency_scale(std::string_view name) {
-  return parse_name<SaliencyScale>(saliency_scale_names(), name, "--scale");
+  return static_cast<SaliencyScale>(name_index(saliency_scale_names(), name, "--scale"));
 }
 
 FloatArray standardize_and_clip(const FloatArray& values, float saturation, float brightness) {
