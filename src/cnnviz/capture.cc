@@ -1,8 +1,9 @@
 // Per-module capture for TorchScript models.
 //
 // LibTorch has no forward hooks for loaded TorchScript modules (pytorch/pytorch#25888, #86818), so
-// cnnviz rewrites each module type's forward graphs once, right after load, to call two custom ops:
-// cnnviz::pre(self, first_arg) on entry and cnnviz::post(self, output) before returning. The ops look up
+// cnnviz rewrites each module type's forward graphs once, right after load, to call custom ops:
+// cnnviz::pre(self, first_arg) on entry and cnnviz::post(self, output) before returning (with
+// cnnviz::tap(self, output) before it when the output is a tensor). The ops look up
 // `self` in the model's object -> node map and report to the recorder active on this thread. See
 // docs/architecture.md for the design and its traps.
 
@@ -124,10 +125,13 @@ struct GuidedGradient : public torch::autograd::Function<GuidedGradient> {
   }
 };
 
-// tap(self, x) -> x, except for the gradient target's first call: there the rest of the forward is
-// recorded for autograd from a detached copy A of x, and a clone of A is returned. Autograd then
-// yields d(score)/dA for the module's own output, however the code after it (an in-place ReLU, say)
-// changes the tensor it received, and nothing below the target is recorded at all.
+// tap(self, x) -> x, the module's output as it returns, except where the recorder asks for more:
+// - the gradient target's first call (CAMs): the rest of the forward is recorded for autograd from a
+//   detached copy A of x, and a clone of A is returned. Autograd then yields d(score)/dA for the
+//   module's own output, however the code after it (an in-place ReLU, say) changes the tensor it
+//   received, and nothing below the target is recorded at all;
+// - the objective node's first call (activation maximisation): the channel means are taken from x;
+// - a guided ReLU module (saliency): x passes through GuidedGradient.
 void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   c10::IValue x = torch::jit::pop(*stack);
   c10::IValue self = torch::jit::pop(*stack);
