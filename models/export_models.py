@@ -16,6 +16,11 @@ sha256 over this script, the models/*.py files the model is built from and
 the torch/torchvision versions; a model whose files all exist and whose stamp
 matches is skipped. Every file is written atomically (temp file + os.replace).
 
+Under PyTorch >= 2.0 (the LibTorch 2.14 build's exports, made in the sid root
+by scripts/modern-root) SPECS also holds MODERN_NAMES: current torchvision
+architectures (EfficientNet, ConvNeXt, Swin, MaxViT, ViT, DeepLabV3, ...).
+Under torch 1.13 they are not in SPECS, so the default export skips them.
+
 This module is also imported by scripts/make-torchinfo-refs, which builds its
 models through SPECS and instantiate() so both see the very same networks.
 """
@@ -63,6 +68,9 @@ KIND_BAD = "bad"              # bad/* : files that must fail to load
 KIND_REFERENCES = "references"  # references/* : test images and what PyTorch makes of them
 KIND_SHAPES = "shapes"          # a model trained here (see shapes.py): the KIND_MODEL files + shapes/*
 
+# PyTorch >= 2.0: the MODERN_NAMES specs exist (see _MODERN_SPEC_LIST).
+MODERN_TORCH = int(torch.__version__.split(".")[0]) >= 2
+
 IMAGENET_INPUT: Tuple[Shape, ...] = ((1, 3, 224, 224),)
 CIFAR_INPUT: Tuple[Shape, ...] = ((1, 3, 32, 32),)
 
@@ -93,6 +101,13 @@ class Spec:
             is an error (it catches drift in the hand-written architectures).
         sources: models/*.py files the model is built from (part of the stamp).
         depends: specs whose files this one reads (exported first).
+        variants: the TorchScript files of a model spec, "script" and/or "trace".
+        modern: a PyTorch >= 2 spec (MODERN_NAMES). Traced with autograd on, so
+            that nn.MultiheadAttention records the differentiable
+            aten::scaled_dot_product_attention instead of its no-grad fast path
+            aten::_native_multi_head_attention (no derivative, no meta kernel),
+            and with strict=False, which allows the segmentation models' dict
+            output.
     """
 
     name: str
@@ -102,14 +117,16 @@ class Spec:
     expected_params: Optional[int] = None
     sources: Tuple[str, ...] = ()
     depends: Tuple[str, ...] = ()
+    variants: Tuple[str, ...] = ("script", "trace")
+    modern: bool = False
 
     def files(self) -> List[str]:
         """Output files, relative to the output directory."""
+        model_files = [f"{self.name}.{variant}.pt" for variant in self.variants]
         if self.kind == KIND_MODEL:
-            return [f"{self.name}.script.pt", f"{self.name}.trace.pt", f"{self.name}.json"]
+            return model_files + [f"{self.name}.json"]
         if self.kind == KIND_SHAPES:
-            return ([f"{self.name}.script.pt", f"{self.name}.trace.pt", f"{self.name}.json"]
-                    + shapes.files())
+            return model_files + [f"{self.name}.json"] + shapes.files()
         if self.kind in (KIND_FROZEN, KIND_OPTIMIZED):
             return [f"{self.name}.pt", f"{self.name}.json"]
         if self.kind == KIND_REFERENCES:
@@ -157,6 +174,9 @@ _SPEC_LIST = [
     Spec("two_inputs", KIND_MODEL, fixtures.TwoInputs, ((1, 3, 16, 16), (1, 10)), 397,
          ("fixtures.py",)),
     Spec("probed", KIND_MODEL, fixtures.ProbedCNN, ((1, 3, 16, 16),), 137, ("fixtures.py",)),
+    Spec("nms_head", KIND_MODEL, fixtures.NmsHead, ((1, 3, 16, 16),), 140, ("fixtures.py",)),
+    Spec("one_block_stages", KIND_MODEL, fixtures.OneBlockStages, ((1, 3, 8, 8),), 408,
+         ("fixtures.py",)),
     Spec("resnet18_frozen", KIND_FROZEN, _tv(torchvision.models.resnet18), IMAGENET_INPUT,
          11_689_512),
     Spec("resnet18_optimized", KIND_OPTIMIZED, _tv(torchvision.models.resnet18),
@@ -171,7 +191,58 @@ _SPEC_LIST = [
     Spec("shapes_cnn", KIND_SHAPES, shapes.ShapesCNN, ((1, 3, 64, 64),), 15_588,
          ("shapes.py", "cam_reference.py")),
 ]
-SPECS: Dict[str, Spec] = {spec.name: spec for spec in _SPEC_LIST}
+
+
+def _tv_modern(name: str, **kwargs: Any) -> Callable[[], nn.Module]:
+    """torchvision.models.get_model(name) with random weights, looked up when called
+    (torchvision 0.14 lacks some of these)."""
+    return lambda: torchvision.models.get_model(name, weights=None, **kwargs)
+
+
+def _vit_b_16() -> nn.Module:
+    """ViT-B/16 with a non-zero head: torchvision initialises heads.head to zero, which
+    makes every logit and every class-score gradient of an untrained ViT zero."""
+    model = torchvision.models.vit_b_16(weights=None)
+    nn.init.normal_(model.heads.head.weight, std=0.02)
+    return model
+
+
+# Segmentation models: no pretrained backbone (its default would be downloaded), no aux head.
+_SEGMENTATION = {"weights_backbone": None, "aux_loss": False}
+
+# Today's torchvision architectures at 1x3x224x224, for the LibTorch 2.14 build: exported only
+# under PyTorch >= 2.0 (torchvision 0.14 has no maxvit_t, and torch 1.13's TorchScript cannot
+# read 2.x's scripted attention and interpolation). Parameter counts as PyTorch 2.14.1 /
+# torchvision 0.27 count them. All of them script and trace on 2.14.1; a variant that stops
+# working would be dropped from its spec's `variants`, with the reason here.
+_MODERN_SPEC_LIST = [
+    Spec("efficientnet_b0", KIND_MODEL, _tv_modern("efficientnet_b0"), IMAGENET_INPUT,
+         5_288_548, modern=True),
+    Spec("mnasnet0_5", KIND_MODEL, _tv_modern("mnasnet0_5"), IMAGENET_INPUT, 2_218_512,
+         modern=True),
+    Spec("convnext_tiny", KIND_MODEL, _tv_modern("convnext_tiny"), IMAGENET_INPUT, 28_589_128,
+         modern=True),
+    Spec("regnet_y_400mf", KIND_MODEL, _tv_modern("regnet_y_400mf"), IMAGENET_INPUT, 4_344_144,
+         modern=True),
+    Spec("mobilenet_v3_small", KIND_MODEL, _tv_modern("mobilenet_v3_small"), IMAGENET_INPUT,
+         2_542_856, modern=True),
+    Spec("swin_t", KIND_MODEL, _tv_modern("swin_t"), IMAGENET_INPUT, 28_288_354, modern=True),
+    Spec("maxvit_t", KIND_MODEL, _tv_modern("maxvit_t"), IMAGENET_INPUT, 30_919_624,
+         modern=True),
+    Spec("vit_b_16", KIND_MODEL, _vit_b_16, IMAGENET_INPUT, 86_567_656, modern=True),
+    Spec("deeplabv3_mobilenet_v3_large", KIND_MODEL,
+         _tv_modern("deeplabv3_mobilenet_v3_large", **_SEGMENTATION), IMAGENET_INPUT,
+         11_025_477, modern=True),
+    Spec("fcn_resnet50", KIND_MODEL, _tv_modern("fcn_resnet50", **_SEGMENTATION),
+         IMAGENET_INPUT, 32_957_013, modern=True),
+    Spec("lraspp_mobilenet_v3_large", KIND_MODEL,
+         _tv_modern("lraspp_mobilenet_v3_large", **_SEGMENTATION), IMAGENET_INPUT, 3_221_538,
+         modern=True),
+]
+MODERN_NAMES: Tuple[str, ...] = tuple(spec.name for spec in _MODERN_SPEC_LIST)
+
+SPECS: Dict[str, Spec] = {spec.name: spec
+                          for spec in _SPEC_LIST + (_MODERN_SPEC_LIST if MODERN_TORCH else [])}
 
 
 # --------------------------------------------------------------------------
@@ -324,8 +395,7 @@ def verify_saved(path: Path, inputs: Sequence[torch.Tensor], expected: torch.Ten
     loaded = torch.jit.load(str(path))
     with torch.no_grad():
         got = loaded(*inputs)
-    while isinstance(got, (tuple, list)):  # scripted torchvision GoogLeNet returns a tuple
-        got = got[0]
+    got = first_tensor(got)  # scripted GoogLeNet returns a tuple, segmentation models a dict
     if list(got.shape) != list(expected.shape):
         raise RuntimeError(f"{path.name}: output shape {list(got.shape)}, "
                            f"eager gives {list(expected.shape)}")
@@ -349,10 +419,17 @@ def export_torchscript(spec: Spec, out_dir: Path, model: Optional[nn.Module] = N
 
     modules: Dict[str, torch.jit.ScriptModule] = {}
     if spec.kind in (KIND_MODEL, KIND_SHAPES):
-        modules[f"{spec.name}.script.pt"] = torch.jit.script(model)
-        # check_trace would re-run the model twice more; verify_saved checks the result instead.
-        with torch.no_grad():
-            modules[f"{spec.name}.trace.pt"] = torch.jit.trace(model, inputs, check_trace=False)
+        if "script" in spec.variants:
+            modules[f"{spec.name}.script.pt"] = torch.jit.script(model)
+        if "trace" in spec.variants:
+            # check_trace would re-run the model twice more; verify_saved checks the result.
+            if spec.modern:  # autograd on: see Spec.modern
+                modules[f"{spec.name}.trace.pt"] = torch.jit.trace(
+                    model, inputs, check_trace=False, strict=False)
+            else:
+                with torch.no_grad():
+                    modules[f"{spec.name}.trace.pt"] = torch.jit.trace(model, inputs,
+                                                                       check_trace=False)
     elif spec.kind == KIND_FROZEN:
         modules[f"{spec.name}.pt"] = torch.jit.freeze(torch.jit.script(model))
     elif spec.kind == KIND_OPTIMIZED:
@@ -366,8 +443,10 @@ def export_torchscript(spec: Spec, out_dir: Path, model: Optional[nn.Module] = N
 
 
 def first_tensor(value: Any) -> torch.Tensor:
-    while isinstance(value, (tuple, list)):
-        value = value[0]
+    """The tensor that stands for an output: the first of a tuple/list, the last value
+    of a dict (as in first_shape)."""
+    while isinstance(value, (tuple, list, dict)):
+        value = list(value.values())[-1] if isinstance(value, dict) else value[0]
     return value
 
 
@@ -578,6 +657,11 @@ def selected_specs(only: Optional[str]) -> List[Spec]:
         return list(SPECS.values())
     names = {name.strip() for name in only.split(",") if name.strip()}
     unknown = sorted(names - SPECS.keys())
+    too_old = [name for name in unknown if name in MODERN_NAMES]
+    if too_old:
+        raise ValueError(f"{', '.join(too_old)} need(s) PyTorch >= 2.0 (this is "
+                         f"{torch.__version__}); export them in the sid root "
+                         "(scripts/modern-root run python3 models/export_models.py)")
     if unknown:
         raise ValueError(f"unknown model(s) {', '.join(unknown)} (see --list)")
     pending = list(names)
@@ -604,6 +688,9 @@ def configure_torch(threads: Optional[int]) -> None:
     # torchvision GoogLeNet always returns its GoogLeNetOutputs tuple.
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     warnings.filterwarnings("ignore", message="Scripted GoogleNet always returns")
+    # PyTorch 2.x on Python 3.14 warns on every torch.jit.script/trace/save/load call.
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is not supported in Python 3\.14",
+                            category=FutureWarning)
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:

@@ -7,6 +7,10 @@ Each is small enough to export, load and run in milliseconds:
   tool has to get right (see its docstring) at 1x3x8x8.
 - TwoInputs: forward(img, vec) with an image [1,3,16,16] and a vector [1,10].
 - ProbedCNN: a classifier with a detached side branch at 1x3x16x16.
+- OneBlockStages: stages of one block whose block holds a Sequential at
+  1x3x8x8, so a stage and its block's body own the very same parameters.
+- NmsHead: a conv whose scores go through torchvision.ops.nms at 1x3x16x16,
+  so its files call torchvision::nms (the detection models' case).
 
 All of them script and trace with torch 1.13.
 """
@@ -14,6 +18,7 @@ All of them script and trace with torch 1.13.
 from typing import Dict, Tuple
 
 import torch
+import torchvision
 from torch import nn
 
 
@@ -156,3 +161,50 @@ class ProbedCNN(nn.Module):
         p = self.probe(f)
         # The probe runs and is used, but through detach(): no gradient flows back to it.
         return self.head(f.mean((2, 3))) + 0.0 * p.detach().mean()
+
+
+class NmsHead(nn.Module):
+    """A conv and a pool whose scores rank four fixed boxes with torchvision.ops.nms.
+
+    Its TorchScript files call torchvision::nms, an operator that lives in
+    torchvision's C++ library, not in LibTorch: the case of every detection
+    model. Input [1, 3, 16, 16], output [1, 5]; 140 parameters.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 5, kernel_size=3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.register_buffer("boxes", torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0],
+                                                    [20.0, 20.0, 30.0, 30.0], [0.0, 20.0, 10.0, 30.0]]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.pool(self.conv(x)).flatten(1)
+        keep = torchvision.ops.nms(self.boxes, f[0, :4].sigmoid(), 0.5)
+        return f + 0.0 * keep.sum().to(f.dtype)
+
+
+class _BodyBlock(nn.Module):
+    """A block whose body is a Sequential (as in EfficientNet's MBConv and MNASNet's blocks)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Conv2d(cin, cout, kernel_size=3, padding=1), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class OneBlockStages(nn.Module):
+    """Two stages, the first of one block: `stages.0` and `stages.0.0.layers` are both Sequentials
+    holding the very same parameters without being one module shared (EfficientNet-B0's and
+    MNASNet's one-block stages). Input [1, 3, 8, 8], output [1, 4, 8, 8]; 408 parameters.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.stages = nn.Sequential(nn.Sequential(_BodyBlock(3, 4)),
+                                    nn.Sequential(_BodyBlock(4, 4), _BodyBlock(4, 4)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(x)

@@ -23,6 +23,7 @@ struct SummaryContext {
   bool frozen = false;
   int64_t memory_estimate_bytes = 0;  ///< what the memory guard checked (0: no forward)
   std::string device;  ///< "cpu", "cuda:0"
+  std::string blas;    ///< the BLAS in use (BlasInfo::name)
   std::vector<InputSpec> inputs;
   std::vector<std::string> notes;
 };

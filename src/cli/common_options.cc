@@ -6,6 +6,7 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/memory_guard.h"
+#include "cnnviz/op_library.h"
 #include "cnnviz/output_file.h"
 #include "cnnviz/runtime.h"
 
@@ -18,12 +19,17 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--threads", options.threads, "CPU threads for LibTorch (default: every usable core)");
   app.add_option("--max-memory", options.max_memory,
                  "Refuse inputs whose estimated memory exceeds this, e.g. 8G (default: 80% of available RAM)");
+  app.add_option("--load-library", options.load_libraries,
+                 "Load a shared library of operators before the model, e.g. torchvision's _C library (repeatable; "
+                 "it runs code like the model does). torchvision's is found by itself when a model needs it")
+      ->type_name("PATH");
 }
 
 DeviceKind apply_common_options(const CommonOptions& options) {
   if (options.threads < 0) {
     throw Error::usage("--threads " + std::to_string(options.threads) + ": give a number of threads, or 0 for every usable core");
   }
+  for (const auto& library : options.load_libraries) load_operator_library(library);
   set_threads(options.threads > 0 ? options.threads : usable_cores());
   if (options.device == "cuda") return DeviceKind::kCuda;
   if (options.device == "auto") return DeviceKind::kAuto;

@@ -16,11 +16,12 @@ struct CommonOptions {
   std::string device = "cpu";
   int threads = 0;          ///< 0: every usable core
   std::string max_memory;   ///< empty: default_memory_limit()
+  std::vector<std::string> load_libraries;  ///< --load-library, loaded in order before the model
 };
 
 void add_common_options(CLI::App& app, CommonOptions& options);
 
-/// Applies --threads and returns the parsed --device.
+/// Loads --load-library files, applies --threads and returns the parsed --device.
 DeviceKind apply_common_options(const CommonOptions& options);
 
 /// The --max-memory limit in bytes.

@@ -16,7 +16,10 @@ namespace {
 std::string ints(const std::vector<int64_t>& v) {
   if (v.empty()) return "-";
   std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "x" : "") + std::to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(v[i]);
+  }
   return s;
 }
 

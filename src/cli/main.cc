@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "cnnviz/error.h"
+#include "cnnviz/runtime.h"
 #include "cnnviz/version.h"
+#include "common_options.h"
 #include "features_command.h"
 #include "gradcam_command.h"
 #include "kernels_command.h"
@@ -31,7 +33,7 @@ int real_main(int argc, char** argv) {
                "cnnviz"};
   app.set_version_flag("--version", [] {
     return "cnnviz " + cnnviz::cnnviz_version() + " (LibTorch " + cnnviz::libtorch_version() +
-           (cnnviz::libtorch_has_cuda() ? ", CUDA" : ", CPU only") + ")";
+           (cnnviz::libtorch_has_cuda() ? ", CUDA" : ", CPU only") + ", BLAS: " + cnnviz::blas_info().name + ")";
   });
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 internal error, 2 usage, 3 unreadable input, 4 not a loadable model, 5 inputs "
@@ -72,6 +74,8 @@ int real_main(int argc, char** argv) {
     return cnnviz::exit_code(cnnviz::ErrorKind::kUsage);
   }
 
+  // Debian's LibTorch calls the system's libblas.so.3: say so when that is the reference one.
+  if (const std::string note = cnnviz::blas_note(cnnviz::blas_info()); !note.empty()) cnnviz::cli::print_note(note);
   for (const auto& c : commands) {
     if (c.app->parsed()) c.run();
   }

@@ -8,10 +8,12 @@
 #include <torch/script.h>
 
 #include <cmath>
+#include <limits>
 
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
+#include "cnnviz/memory_guard.h"
 #include "cnnviz/saliency.h"
 #include "gradient_capture.h"
 #include "model_impl.h"
@@ -46,6 +48,17 @@ ActivationMaxResult maximize_activations(Model& model, const ActivationMaxReques
   if (request.filters.size() > 1024) throw Error::usage("at most 1024 filters at a time");
   if (request.steps < 1 || request.steps > 100000) throw Error::usage("--steps must be 1 to 100000");
   if (!std::isfinite(request.lr) || request.lr <= 0) throw Error::usage("--lr must be a positive number");
+  if (request.max_memory_bytes > 0 && request.input_shape.size() == 4) {
+    // The start images and their copies (the noise, its stack, the step's input and its FloatArray) exist
+    // before the first forward's guard: refuse an absurd batch before making any of them.
+    std::vector<int64_t> batch = request.input_shape;
+    batch[0] = static_cast<int64_t>(request.filters.size());
+    int64_t bytes = 4 * 4;  // float32, four copies
+    for (int64_t d : batch) {
+      if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes)) bytes = std::numeric_limits<int64_t>::max();
+    }
+    check_memory(bytes, request.max_memory_bytes, "input " + shape_to_string(batch) + " with its copies");
+  }
   const FloatArray start = start_noise(request);
   Model::Impl& impl = model.impl();
   ActivationMaxResult result;

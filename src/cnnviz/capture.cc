@@ -328,9 +328,11 @@ int64_t inputs_bytes(const std::vector<InputSpec>& specs) {
 std::string describe_inputs(const std::vector<InputSpec>& specs) {
   std::string s;
   for (const auto& spec : specs) {
-    std::string dims;
-    for (int64_t d : spec.shape) dims += (dims.empty() ? "" : ",") + std::to_string(d);
-    s += (s.empty() ? "" : " and ") + dims;
+    if (!s.empty()) s += " and ";
+    for (std::size_t i = 0; i < spec.shape.size(); ++i) {
+      if (i) s += ',';
+      s += std::to_string(spec.shape[i]);
+    }
   }
   return "input " + s;
 }

@@ -13,6 +13,7 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
+#include "torch_compat.h"
 
 namespace cnnviz {
 namespace {
@@ -33,7 +34,7 @@ namespace {
 // the size of each buffer by address until the buffer is freed.
 class RecordingCpuAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) CNNVIZ_ALLOCATE_QUALIFIER override {
     c10::DataPtr p = base_->allocate(n);
     if (!recording_.load(std::memory_order_relaxed) || p.get() == nullptr) return p;
     // The default CPU allocator's buffers are their own context, freed by its raw deleter: wrap that
@@ -48,6 +49,9 @@ class RecordingCpuAllocator final : public c10::Allocator {
     return c10::DataPtr(data, data, &forget_and_delete, device);
   }
   c10::DeleterFnPtr raw_deleter() const override { return base_deleter_ ? &forget_and_delete : nullptr; }
+#if CNNVIZ_ALLOCATOR_HAS_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#endif
 
   /// Installs itself over the current CPU allocator (the first time) and starts recording.
   void start() {

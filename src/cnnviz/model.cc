@@ -7,10 +7,12 @@
 #include "cnnviz/error.h"
 #include "cnnviz/input_file.h"
 #include "cnnviz/input_spec.h"
+#include "cnnviz/op_library.h"
 #include "cnnviz/version.h"
 #include "cnnviz/zip_preflight.h"
 #include "load_checks.h"
 #include "model_impl.h"
+#include "torch_compat.h"
 
 namespace cnnviz {
 
@@ -61,11 +63,11 @@ std::string torch_error_message(const std::exception& e) {
 }
 
 WarningCollector::WarningCollector(std::vector<std::string>& sink)
-    : sink_(sink), previous_(c10::Warning::get_warning_handler()) {
-  c10::Warning::set_warning_handler(this);
+    : sink_(sink), previous_(compat::get_warning_handler()) {
+  compat::set_warning_handler(this);
 }
 
-WarningCollector::~WarningCollector() { c10::Warning::set_warning_handler(previous_); }
+WarningCollector::~WarningCollector() { compat::set_warning_handler(previous_); }
 
 void WarningCollector::add(const std::string& msg) {
   const std::string line = msg.substr(0, msg.find('\n'));
@@ -92,19 +94,55 @@ c10::Device resolve_device(DeviceKind kind) {
   return c10::Device(c10::kCPU);
 }
 
+// The one-line error for a model that calls an operator this process does not have.
+Error missing_operator(const std::string& path, const std::string& op) {
+  const std::string ns = op.substr(0, op.find("::"));
+  if (ns == "torchvision") {
+    const std::string found = find_torchvision_library();
+    return Error(ErrorKind::kModel,
+                 "'" + path + "' calls torchvision's operator " + op + ", which is not loaded: " +
+                     (found.empty() ? "install Debian's python3-torchvision built for LibTorch " + libtorch_version() +
+                                          " (cnnviz then finds it), or pass --load-library with torchvision's _C library for this LibTorch"
+                                    : "pass --load-library " + found));
+  }
+  if (ns == "aten" || ns == "prim" || ns == "quantized") {
+    return Error(ErrorKind::kModel, "'" + path + "' calls the operator " + op + ", which LibTorch " + libtorch_version() +
+                                        " does not have: the file was saved by a newer PyTorch; use cnnviz built against "
+                                        "a newer LibTorch (README: Building on a current LibTorch)");
+  }
+  return Error(ErrorKind::kModel, "'" + path + "' calls the operator " + op +
+                                      ", which is not registered: load the library that defines it with --load-library PATH");
+}
+
 // torch::jit::load of `source` (a name for the open file) to `device`, its errors made one of ours.
+// A model that calls torchvision's operators (detection models: nms, roi_align) gets Debian's
+// torchvision library for this LibTorch loaded, once, when no --load-library provided them.
 torch::jit::Module torch_load(const std::string& path, const std::string& source, c10::Device device) {
-  try {
-    torch::jit::Module module = torch::jit::load(source, device);
-    module.eval();
-    return module;
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::kModel, "'" + path + "' could not be loaded by LibTorch " + libtorch_version() + ": " +
-                                       torch_error_message(e) +
-                                       "; if it was exported by a newer PyTorch, re-export it or rebuild cnnviz "
-                                       "against a matching LibTorch");
-  } catch (...) {
-    throw Error(ErrorKind::kModel, "'" + path + "' could not be loaded by LibTorch " + libtorch_version());
+  for (bool retried = false;; retried = true) {
+    try {
+      torch::jit::Module module = torch::jit::load(source, device);
+      module.eval();
+      return module;
+    } catch (const std::exception& e) {
+      const std::string op = unknown_operator(e.what());
+      if (op.empty()) {
+        throw Error(ErrorKind::kModel, "'" + path + "' could not be loaded by LibTorch " + libtorch_version() + ": " +
+                                           torch_error_message(e) +
+                                           "; if it was exported by a newer PyTorch, re-export it or rebuild cnnviz "
+                                           "against a matching LibTorch");
+      }
+      if (!retried && op.rfind("torchvision::", 0) == 0) {
+        const std::string library = find_torchvision_library();
+        const auto& loaded = loaded_operator_libraries();
+        if (!library.empty() && std::find(loaded.begin(), loaded.end(), library) == loaded.end()) {
+          load_operator_library(library);
+          continue;
+        }
+      }
+      throw missing_operator(path, op);
+    } catch (...) {
+      throw Error(ErrorKind::kModel, "'" + path + "' could not be loaded by LibTorch " + libtorch_version());
+    }
   }
 }
 

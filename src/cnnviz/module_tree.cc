@@ -71,7 +71,7 @@ std::optional<KernelSize> pool_kernel_from_graph(const torch::jit::Module& m) {
   if (!dims || dims->empty()) return std::nullopt;
   KernelSize k{*dims, false};
   if (std::all_of(k.dims.begin(), k.dims.end(), [&](int64_t d) { return d == k.dims[0]; })) {
-    k.dims.resize(1);
+    k.dims.erase(k.dims.begin() + 1, k.dims.end());
     k.is_scalar = true;
   }
   return k;
@@ -210,9 +210,28 @@ void build_module_tree(Model::Impl& impl) {
     if (!signature.empty()) same_params[{node.class_name, signature}].push_back(index);
     tree.nodes.push_back(std::move(node));
   }
+  // A module inside another one can hold the very same parameters without being an alias: a Sequential
+  // whose only block holds a Sequential (EfficientNet's and MNASNet's one-block stages). Aliases are never
+  // nested, so only modules on unrelated paths are folded.
+  const auto nested = [&](int a, int b) {
+    const std::string& pa = tree.nodes[static_cast<std::size_t>(a)].path;
+    const std::string& pb = tree.nodes[static_cast<std::size_t>(b)].path;
+    const auto inside = [](const std::string& inner, const std::string& outer) {
+      return outer.empty() || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '.');
+    };
+    return inside(pa, pb) || inside(pb, pa);
+  };
   for (const auto& group : same_params) {
-    // torchinfo registers a module under the last name it is reachable by.
-    for (int index : group.second) impl.node_of[object_of[static_cast<std::size_t>(index)]] = group.second.back();
+    // torchinfo registers a module under the last name it is reachable by: each member goes to the last
+    // member of the group that is not nested with it.
+    const std::vector<int>& members = group.second;
+    for (int index : members) {
+      int target = index;
+      for (int other : members) {
+        if (other > target && !nested(index, other)) target = other;
+      }
+      impl.node_of[object_of[static_cast<std::size_t>(index)]] = target;
+    }
   }
 
   std::unordered_set<const c10::TensorImpl*> seen;

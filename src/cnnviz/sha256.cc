@@ -37,7 +37,12 @@ std::string finish(EVP_MD_CTX* ctx) {
 }  // namespace
 
 std::string sha256_file(const std::string& path) {
-  std::unique_ptr<FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  // A deleter type of our own: decltype(&std::fclose) carries glibc's nonnull attributes, which newer
+  // g++ warns about dropping in a template argument (-Wignored-attributes).
+  struct CloseFile {
+    void operator()(FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<FILE, CloseFile> file(std::fopen(path.c_str(), "rb"));
   if (!file) throw Error::unreadable(path, "cannot open it to compute its SHA-256");
   auto ctx = new_context();
   std::vector<unsigned char> buf(1 << 20);

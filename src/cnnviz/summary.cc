@@ -1,6 +1,7 @@
 #include "cnnviz/summary.h"
 
 #include "cnnviz/capture.h"
+#include "cnnviz/runtime.h"
 #include "cnnviz/sha256.h"
 
 namespace cnnviz {
@@ -16,6 +17,7 @@ Summary summarize_model(const SummaryRequest& request) {
   ctx.model_format_version = model.file().format_version;
   ctx.frozen = tree.frozen;
   ctx.device = model.device_name();
+  ctx.blas = blas_info().name;
   ctx.inputs = request.inputs;
   if (request.compute_sha256) ctx.model_sha256 = sha256_file(request.model_path);
   if (tree.frozen) {

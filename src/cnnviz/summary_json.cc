@@ -13,7 +13,10 @@ nlohmann::ordered_json kernel_json(const std::optional<KernelSize>& k) {
 
 std::string shape_x(const std::vector<int64_t>& shape) {
   std::string s;
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(shape[i]);
+  }
   return s;
 }
 
@@ -39,6 +42,7 @@ nlohmann::ordered_json summary_to_json(const std::vector<LayerRecord>& records, 
                   {"format_version", ctx.model_format_version},
                   {"frozen", ctx.frozen}};
   doc["device"] = ctx.device;
+  doc["blas"] = ctx.blas;
   auto inputs = nlohmann::ordered_json::array();
   for (const auto& in : ctx.inputs) {
     inputs.push_back({{"shape", in.shape}, {"dtype", std::string(dtype_name(in.dtype))},
