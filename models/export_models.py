@@ -67,6 +67,7 @@ KIND_OPTIMIZED = "optimized"  # <name>.pt (see optimize_for_inference below) + <
 KIND_BAD = "bad"              # bad/* : files that must fail to load
 KIND_REFERENCES = "references"  # references/* : test images and what PyTorch makes of them
 KIND_SHAPES = "shapes"          # a model trained here (see shapes.py): the KIND_MODEL files + shapes/*
+KIND_DETECTION = "detection"    # <name>.script.pt + <name>.json: a torchvision detector, scripted only
 
 # PyTorch >= 2.0: the MODERN_NAMES specs exist (see _MODERN_SPEC_LIST).
 MODERN_TORCH = int(torch.__version__.split(".")[0]) >= 2
@@ -129,6 +130,8 @@ class Spec:
             return model_files + [f"{self.name}.json"] + shapes.files()
         if self.kind in (KIND_FROZEN, KIND_OPTIMIZED):
             return [f"{self.name}.pt", f"{self.name}.json"]
+        if self.kind == KIND_DETECTION:
+            return [f"{self.name}.script.pt", f"{self.name}.json"]
         if self.kind == KIND_REFERENCES:
             return ["references/photo.png", "references/vgg16.trace.features.0.npy",
                     *references.cam_files(), *references.saliency_files(),
@@ -235,6 +238,10 @@ _MODERN_SPEC_LIST = [
          11_025_477, modern=True),
     Spec("fcn_resnet50", KIND_MODEL, _tv_modern("fcn_resnet50", **_SEGMENTATION),
          IMAGENET_INPUT, 32_957_013, modern=True),
+    # Seed 004's Faster R-CNN: calls torchvision::nms and roi_align (torchvision's C++ library).
+    Spec("fasterrcnn_resnet50_fpn", KIND_DETECTION,
+         _tv_modern("fasterrcnn_resnet50_fpn", weights_backbone=None), IMAGENET_INPUT, 41_755_286,
+         modern=True),
     Spec("lraspp_mobilenet_v3_large", KIND_MODEL,
          _tv_modern("lraspp_mobilenet_v3_large", **_SEGMENTATION), IMAGENET_INPUT, 3_221_538,
          modern=True),
@@ -430,6 +437,15 @@ def export_torchscript(spec: Spec, out_dir: Path, model: Optional[nn.Module] = N
                 with torch.no_grad():
                     modules[f"{spec.name}.trace.pt"] = torch.jit.trace(model, inputs,
                                                                        check_trace=False)
+    elif spec.kind == KIND_DETECTION:
+        # torch.jit.script only: a detector's list-of-dicts output cannot be traced. Scripted, its
+        # forward takes List[Tensor] and returns (losses, detections); checked by running it below.
+        path = out_dir / f"{spec.name}.script.pt"
+        save_module(torch.jit.script(model), path)
+        with torch.no_grad():
+            _, detections = torch.jit.load(str(path))([inputs[0][0]])
+        if not isinstance(detections, list) or len(detections) != 1 or "boxes" not in detections[0]:
+            raise RuntimeError(f"{path.name}: the reloaded detector returned {type(detections)}")
     elif spec.kind == KIND_FROZEN:
         modules[f"{spec.name}.pt"] = torch.jit.freeze(torch.jit.script(model))
     elif spec.kind == KIND_OPTIMIZED:

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include "cli_checks.h"
@@ -110,7 +111,7 @@ TEST_CASE("cli: missing files, directories and non-TorchScript files", "[cli][mo
               {"unknown_op.pt", "calls the operator aten::relx, which LibTorch " + cnnviz::libtorch_version() + " does not have",
                "newer PyTorch", "newer LibTorch"});
   check_error({"summary", model_path("bad/future_version.pt")}, 4,
-              {"future_version.pt", "newer PyTorch", "version 99", "LibTorch 1.13", "up to 10"});
+              {"future_version.pt", "newer PyTorch", "version 99", "LibTorch " + cnnviz::libtorch_version(), "reads format versions up to"});
 }
 
 TEST_CASE("cli: a model calling torchvision's operators gets torchvision's library", "[cli][models]") {
@@ -232,3 +233,45 @@ TEST_CASE("cli: files saved by PyTorch 2.14 on this build", "[.cross]") {
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.out)["totals"]["params"] == 5288548);
 }
+
+#if CNNVIZ_TEST_MODERN_MODELS
+// Seed 004's detector, scripted by PyTorch 2.14: torchvision's operators come from Debian's
+// python3-torchvision, found by cnnviz; every module of the eager model is a row, with PyTorch's
+// parameter count, and an --input batch reaches forward(images: List[Tensor]) as its list of images.
+TEST_CASE("cli: the scripted Faster R-CNN summarises and lists its layers", "[cli][models][modern]") {
+  const std::string path = model_path("fasterrcnn_resnet50_fpn.script.pt");
+  const auto facts = nlohmann::json::parse(cnnviz::test::read_file(model_path("fasterrcnn_resnet50_fpn.json")));
+  auto r = run_cnnviz({"summary", path, "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["totals"]["params"] == facts["total_params"]);
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& row : doc["layers"]) rows[row["path"].get<std::string>()] = row;
+  for (const auto& m : facts["modules"]) {
+    INFO(m["path"]);
+    CHECK(rows.count(m["path"].get<std::string>()) == 1);
+  }
+
+  r = run_cnnviz({"summary", path, "--input", "1,3,224,224", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  doc = nlohmann::json::parse(r.out);
+  rows.clear();
+  for (const auto& row : doc["layers"]) {
+    if (row["call_index"] == 0) rows[row["path"].get<std::string>()] = row;
+  }
+  int compared = 0;
+  for (const auto& m : facts["modules"]) {
+    const std::string p = m["path"].get<std::string>();
+    // The backbone and FPN see the same tensors as in eager PyTorch (the transform resizes 224 to 800).
+    if (p.rfind("backbone.", 0) != 0 || m["output_shape"].is_null() || !rows.count(p)) continue;
+    INFO(p);
+    CHECK(rows[p]["output_shape"] == m["output_shape"]);
+    ++compared;
+  }
+  CHECK(compared > 100);
+
+  r = run_cnnviz({"layers", path});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("roi_heads.box_predictor.cls_score") && Contains("rpn.head.conv"));
+}
+#endif

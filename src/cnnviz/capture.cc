@@ -109,6 +109,26 @@ void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   }
 }
 
+// hint(self, x): `self` returned `x` without computing anything, so the trace kept no output for it
+// (see instrument_for_capture): x is its output and its input, set on its last call if that has none.
+void hint_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
+  c10::IValue x = torch::jit::pop(*stack);
+  c10::IValue self = torch::jit::pop(*stack);
+  Recorder* rec = active_recorder;
+  if (!rec || !self.isObject() || !x.isTensor()) return;
+  auto it = rec->node_of->find(&self.toObjectRef());
+  if (it == rec->node_of->end()) return;
+  for (auto call = rec->calls.rbegin(); call != rec->calls.rend(); ++call) {
+    if (call->node != it->second) continue;
+    if (call->finished && call->output_shape.empty() && call->input_shape.empty()) {
+      const at::Tensor& t = x.toTensor();
+      call->input_shape = call->output_shape = t.sizes().vec();
+      call->output_elem_bytes = static_cast<int64_t>(t.element_size());
+    }
+    return;
+  }
+}
+
 // Guided backpropagation at a ReLU's output y: the identity forward; backward, the gradient's positive
 // part (times y for FlashTorch's variant). ReLU's own backward then keeps it only where y > 0, so
 // together they give max(g, 0) * [y > 0] (Springenberg et al.) or max(g, 0) * y (FlashTorch).
@@ -182,6 +202,8 @@ TORCH_LIBRARY(cnnviz, m) {
         torch::CppFunction::makeFromBoxedFunction<&post_kernel>());
   m.def(torch::schema("cnnviz::tap(Any self, Tensor x) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
         torch::CppFunction::makeFromBoxedFunction<&tap_kernel>());
+  m.def(torch::schema("cnnviz::hint(Any self, Tensor x) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
+        torch::CppFunction::makeFromBoxedFunction<&hint_kernel>());
 }
 
 /// Installs a recorder for the current thread for the lifetime of the guard.
@@ -258,6 +280,21 @@ std::vector<c10::IValue> make_inputs(const std::vector<InputSpec>& specs, const 
   return inputs;
 }
 
+// A forward that takes a list of images (torchvision's detectors: forward(images: List[Tensor], ...))
+// gets each --input batch as the list of its images, as the eager model iterates over a batch tensor.
+void batches_to_image_lists(const Model::Impl& impl, std::vector<c10::IValue>& inputs) {
+  const auto& args = impl.module.get_method("forward").function().getSchema().arguments();
+  for (std::size_t i = 0; i < inputs.size() && i + 1 < args.size(); ++i) {
+    const auto list = args[i + 1].type()->cast<c10::ListType>();
+    if (!list || !list->getElementType()->isSubtypeOf(*c10::TensorType::get()) || !inputs[i].isTensor()) continue;
+    const at::Tensor batch = inputs[i].toTensor();
+    if (batch.dim() < 1) continue;
+    c10::List<at::Tensor> images;
+    for (const at::Tensor& image : batch.unbind(0)) images.push_back(image);
+    inputs[i] = images;
+  }
+}
+
 void check_input_count(const Model::Impl& impl, std::size_t given) {
   const auto& schema = impl.module.get_method("forward").function().getSchema();
   std::size_t required = 0, total = 0;
@@ -287,6 +324,7 @@ c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::
   try {
     torch::NoGradGuard no_grad;  // the tap turns autograd on above a gradient target
     std::vector<c10::IValue> inputs = make_inputs(options.inputs, options.input_data, device);
+    batches_to_image_lists(impl, inputs);
     if (rec.input_gradient && !inputs.empty() && inputs[0].isTensor()) {
       rec.activation = inputs[0].toTensor().requires_grad_(true);
       at::GradMode::set_enabled(true);  // for this forward only: the guard above restores the mode
@@ -339,11 +377,40 @@ std::string describe_inputs(const std::vector<InputSpec>& specs) {
 
 }  // namespace
 
+namespace {
+
+// torch.jit.trace keeps no output for a module that returns its input unchanged (nn.Identity, or
+// StochasticDepth in eval mode): its forward becomes forward(self) -> None, called with no argument,
+// and the caller goes on with the value it already had. That value is the last tensor computed before
+// the call (`x = self.stochastic_depth(x)` right after x is made), so a hint op after the call gives
+// the module that tensor as its input and output (torchinfo's shapes for such a row).
+void add_pass_through_hints(torch::jit::Block* block, c10::Symbol hint) {
+  for (torch::jit::Node* node : block->nodes()) {
+    for (torch::jit::Block* inner : node->blocks()) add_pass_through_hints(inner, hint);
+    if (node->kind() != c10::prim::CallMethod || node->s(c10::attr::name) != "forward" || node->inputs().size() != 1 ||
+        node->outputs().size() != 1 || node->output()->type()->kind() != c10::TypeKind::NoneType) {
+      continue;
+    }
+    torch::jit::Value* last = nullptr;
+    for (torch::jit::Node* prev = node->prev(); prev != block->param_node() && !last; prev = prev->prev()) {
+      for (torch::jit::Value* out : prev->outputs()) {
+        if (out->type()->isSubtypeOf(*c10::TensorType::get())) last = out;
+      }
+    }
+    if (!last) continue;
+    torch::jit::WithInsertPoint after(node->next());
+    block->owningGraph()->insert(hint, {node->input(0), last});
+  }
+}
+
+}  // namespace
+
 void instrument_for_capture(torch::jit::Module& module) {
   static const std::regex forward_name("forward([0-9]+|__[0-9]+)?");
   const c10::Symbol pre = c10::Symbol::fromQualString("cnnviz::pre");
   const c10::Symbol post = c10::Symbol::fromQualString("cnnviz::post");
   const c10::Symbol tap = c10::Symbol::fromQualString("cnnviz::tap");
+  const c10::Symbol hint = c10::Symbol::fromQualString("cnnviz::hint");
   std::unordered_set<const c10::ClassType*> done;
   for (const auto& named : module.named_modules()) {
     const c10::ClassTypePtr type = named.value.type();
@@ -368,6 +435,7 @@ void instrument_for_capture(torch::jit::Module& module) {
         }
         graph->insert(post, {self, out});
       }
+      add_pass_through_hints(graph->block(), hint);
     }
   }
 }
