@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 #include "cnnviz/summary.h"
 #include "cnnviz/summary_text.h"
 #include "test_env.h"
@@ -52,6 +54,18 @@ SummaryStats as_torchinfo_1_8(const Summary& s) {
   t.param_bytes = leaf_bytes;
   t.total_bytes = t.input_bytes + t.forward_backward_bytes + t.param_bytes;
   return t;
+}
+
+// The names (up to the ':') of the table lines that differ; both tables must have as many lines.
+std::vector<std::string> differing_rows(const std::string& ours, const std::string& theirs) {
+  std::istringstream a(ours), b(theirs);
+  std::string la, lb;
+  std::vector<std::string> differing;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    if (la != lb) differing.push_back(la.substr(0, la.find(':')));
+  }
+  CHECK(std::getline(a, la).eof());
+  return differing;
 }
 
 void check_golden(const std::string& model, const std::string& variant, bool with_all_columns = true) {
@@ -146,15 +160,8 @@ TEST_CASE("golden: a traced file differs from torchinfo only where the trace los
   // hint gives it the tensor it passed on).
   const Summary s = summarize("edge.trace.pt", inputs_of("edge"));
   const std::string ours = render_summary_text(s.records, s.stats, TextOptions{}) + "\n";
-  const std::string theirs = test::read_file(test::golden_path("torchinfo/edge.txt"));
-  std::istringstream a(ours), b(theirs);
-  std::string la, lb;
-  std::vector<std::string> differing;
-  while (std::getline(a, la) && std::getline(b, lb)) {
-    if (la != lb) differing.push_back(la.substr(0, la.find(':')));
-  }
-  CHECK(std::getline(a, la).eof());
-  CHECK(differing == std::vector<std::string>{"├─CountAndPool"});
+  CHECK(differing_rows(ours, test::read_file(test::golden_path("torchinfo/edge.txt"))) ==
+        std::vector<std::string>{"├─CountAndPool"});
 }
 
 #if CNNVIZ_TEST_MODERN_MODELS
@@ -189,15 +196,8 @@ TEST_CASE("golden: traced LRASPP differs from torchinfo only where the trace reo
     const std::string ours = render_summary_text(s.records, stats, all ? all_columns_depth_10() : TextOptions{}) + "\n";
     const std::string theirs =
         test::read_file(test::golden_path(std::string("torchinfo/lraspp_mobilenet_v3_large") + (all ? ".allcols.txt" : ".txt")));
-    std::istringstream a(ours), b(theirs);
-    std::string la, lb;
-    std::vector<std::string> differing;
-    while (std::getline(a, la) && std::getline(b, lb)) {
-      if (la != lb) differing.push_back(la.substr(0, la.find(':')));
-    }
-    CHECK(std::getline(a, la).eof());
     // The default table has no Input Shape column: equal there.
-    CHECK(differing == (all ? std::vector<std::string>{"├─LRASPPHead (classifier)"} : std::vector<std::string>{}));
+    CHECK(differing_rows(ours, theirs) == (all ? std::vector<std::string>{"├─LRASPPHead (classifier)"} : std::vector<std::string>{}));
   }
 }
 #endif
