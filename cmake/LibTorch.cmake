@@ -15,3 +15,9 @@ endif()
 # TORCH_CXX_FLAGS carries the C++ ABI switch (-D_GLIBCXX_USE_CXX11_ABI=...); it must match everything we link.
 separate_arguments(_torch_cxx_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 target_compile_options(cnnviz_torch INTERFACE ${_torch_cxx_flags})
+# Whether this LibTorch has its CUDA part (TorchConfig.cmake fills TORCH_CUDA_LIBRARIES only then):
+# version.cc reports it (cnnviz --version, --device cuda's message).
+if(TORCH_CUDA_LIBRARIES)
+  target_compile_definitions(cnnviz_torch INTERFACE CNNVIZ_TORCH_CUDA=1)
+  message(STATUS "cnnviz: LibTorch with CUDA")
+endif()

@@ -9,7 +9,7 @@ std::string cnnviz_version() { return CNNVIZ_VERSION; }
 std::string libtorch_version() { return TORCH_VERSION; }
 
 bool libtorch_has_cuda() {
-#ifdef USE_CUDA
+#if defined(CNNVIZ_TORCH_CUDA) || defined(USE_CUDA)
   return true;
 #else
   return false;
