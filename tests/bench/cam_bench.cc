@@ -5,8 +5,12 @@
 // cnnviz's compute_saliency (vanilla). Prints "name seconds" lines.
 //
 //   cnnviz_cam_bench MODEL LAYER [REPEATS] [THREADS] [BATCH]
+//
+// CNNVIZ_BENCH_DEVICE=cuda runs both sides on the GPU (scripts/gpu-check): the bare side's tensors live
+// there, and every timed run ends with a device synchronisation.
 
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/cuda.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
@@ -15,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,12 +31,16 @@
 
 namespace {
 
+bool on_cuda = false;
+
 double median_seconds(int repeats, const std::function<void()>& fn) {
   fn();  // warm-up
+  if (on_cuda) torch::cuda::synchronize();
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
     fn();
+    if (on_cuda) torch::cuda::synchronize();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(times.begin(), times.end());
@@ -50,12 +59,17 @@ int main(int argc, char** argv) {
     at::set_num_threads(argc > 4 ? std::stoi(argv[4]) : 1);
     const int batch = argc > 5 ? std::stoi(argv[5]) : 16;
     torch::jit::setGraphExecutorOptimize(false);  // as cnnviz runs models, on both sides
+    const char* device_name = std::getenv("CNNVIZ_BENCH_DEVICE");
+    on_cuda = device_name != nullptr && std::string(device_name) == "cuda";
+    const at::Device device = on_cuda ? at::Device(at::kCUDA) : at::Device(at::kCPU);
 
     // The bare side: the same file loaded by plain LibTorch.
-    torch::jit::Module bare = torch::jit::load(argv[1]);
+    torch::jit::Module bare = torch::jit::load(argv[1], device);
     bare.eval();
-    const at::Tensor x = at::rand({1, 3, 224, 224});
-    const at::Tensor xb = at::rand({batch, 3, 224, 224});
+    const at::Tensor x_host = at::rand({1, 3, 224, 224});
+    const at::Tensor xb_host = at::rand({batch, 3, 224, 224});
+    const at::Tensor x = x_host.to(device);
+    const at::Tensor xb = xb_host.to(device);
     const double forward = median_seconds(repeats, [&] {
       torch::NoGradGuard no_grad;
       bare.forward({x});
@@ -75,12 +89,12 @@ int main(int argc, char** argv) {
       bare.forward({xb});
     });
 
-    cnnviz::Model model = cnnviz::load_model(argv[1], cnnviz::DeviceKind::kCpu);
+    cnnviz::Model model = cnnviz::load_model(argv[1], on_cuda ? cnnviz::DeviceKind::kCuda : cnnviz::DeviceKind::kCpu);
     cnnviz::CamRequest request;
     request.layer = cnnviz::find_layer(model.tree(), argv[2], argv[1]);
     request.target_class = 24;
-    const cnnviz::FloatArray input{{1, 3, 224, 224}, std::vector<float>(x.data_ptr<float>(), x.data_ptr<float>() + x.numel())};
-    const cnnviz::FloatArray inputs{{batch, 3, 224, 224}, std::vector<float>(xb.data_ptr<float>(), xb.data_ptr<float>() + xb.numel())};
+    const cnnviz::FloatArray input{{1, 3, 224, 224}, std::vector<float>(x_host.data_ptr<float>(), x_host.data_ptr<float>() + x_host.numel())};
+    const cnnviz::FloatArray inputs{{batch, 3, 224, 224}, std::vector<float>(xb_host.data_ptr<float>(), xb_host.data_ptr<float>() + xb_host.numel())};
     const double cam = median_seconds(repeats, [&] { cnnviz::compute_cam(model, input, request); });
     cnnviz::SaliencyRequest saliency_request;
     saliency_request.target_class = 24;
