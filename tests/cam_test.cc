@@ -58,6 +58,21 @@ TEST_CASE("Grad-CAM equals pytorch-grad-cam on VGG11", "[cam][models]") {
   }
 }
 
+TEST_CASE("the method table has one row per CamMethod, in enum order, with what each needs", "[cam]") {
+  const std::vector<CamMethodInfo>& methods = cam_methods();
+  REQUIRE(methods.size() == cam_method_names().size());
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    INFO(methods[i].name);
+    CHECK(static_cast<std::size_t>(methods[i].method) == i);
+    CHECK(parse_cam_method(methods[i].name) == methods[i].method);
+    CHECK(cam_method_names()[i] == methods[i].name);
+    CHECK(!methods[i].paper.empty());
+    // pytorch-grad-cam: EigenCAM and ScoreCAM take no gradient; only ScoreCAM runs extra forwards.
+    CHECK(methods[i].needs_gradients == (methods[i].name != "eigencam" && methods[i].name != "scorecam"));
+    CHECK(methods[i].extra_forwards == (methods[i].name == "scorecam"));
+  }
+}
+
 TEST_CASE("CAM errors name the problem", "[cam][models]") {
   const FloatArray input = golden_array("input_tensor.npy");
   Model model = load_model(test::model_path("vgg11.script.pt"), DeviceKind::kCpu);

@@ -10,6 +10,12 @@
 #include <memory>
 
 #include "cli_checks.h"
+#include "cnnviz/cam.h"
+#include "cnnviz/colormap.h"
+#include "cnnviz/error.h"
+#include "cnnviz/input_spec.h"
+#include "cnnviz/preprocess.h"
+#include "cnnviz/saliency.h"
 #include "cnnviz/op_library.h"
 #include "cnnviz/runtime.h"
 #include "cnnviz/version.h"
@@ -49,7 +55,28 @@ TEST_CASE("cli: --help and --version", "[cli]") {
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("--input") && Contains("--expect-params") && Contains("A .pt file is code"));
   check_error({}, 2, {"subcommand"});
-  check_error({"frobnicate"}, 2, {});
+  check_error({"frobnicate"}, 2, {"'frobnicate' is not a cnnviz command", "use one of summary, layers, kernels"});
+  // A near miss gets the nearest name; the exit-code footer comes from the error table.
+  check_error({"sumary", "m.pt", "--input", "1,3,224,224"}, 2, {"did you mean 'summary'?"});
+  check_error({"gradcm", "m.pt"}, 2, {"did you mean 'gradcam'?"});
+  CHECK_THAT(run_cnnviz({"--help"}).out, Contains(cnnviz::exit_code_summary() + " See docs/cli.md."));
+}
+
+TEST_CASE("cli: help lists every value of the name tables", "[cli]") {
+  // Help texts are built from the tables the parsers use, so no value can be missing from them.
+  const std::string gradcam = run_cnnviz({"gradcam", "--help"}).out;
+  for (const std::string& m : cnnviz::cam_method_names()) CHECK_THAT(gradcam, Contains(m));
+  const std::string saliency = run_cnnviz({"saliency", "--help"}).out;
+  for (const auto* names : {&cnnviz::saliency_method_names(), &cnnviz::saliency_reduce_names(), &cnnviz::saliency_scale_names(),
+                            &cnnviz::interpolation_names()}) {
+    for (const std::string& m : *names) CHECK_THAT(saliency, Contains(m));
+  }
+  for (const char* command : {"kernels", "features", "gradcam"}) {
+    const std::string help = run_cnnviz({command, "--help"}).out;
+    for (const std::string& c : cnnviz::colormap_names()) CHECK_THAT(help, Contains(c));
+  }
+  const std::string summary = run_cnnviz({"summary", "--help"}).out;
+  for (const std::string& d : cnnviz::dtype_names()) CHECK_THAT(summary, Contains(d));
 }
 
 TEST_CASE("cli: summary prints torchinfo's table on stdout and nothing on stderr", "[cli][models]") {

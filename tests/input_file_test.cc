@@ -1,4 +1,4 @@
-// InputFile: one open file that every reader of an input goes through (src/cnnviz/input_file.cc).
+// InputFile: one open file that every reader of an input goes through (src/cnnviz/io/input_file.cc).
 
 #include "cnnviz/input_file.h"
 

@@ -11,9 +11,31 @@
 namespace cnnviz {
 
 /// Class-activation-map methods, as pytorch-grad-cam 1.5 names and computes them.
-enum class CamMethod { kGradCam, kGradCamPlusPlus, kXGradCam, kLayerCam, kHiResCam, kEigenCam, kScoreCam };
+enum class CamMethod {
+  kGradCam,
+  kGradCamPlusPlus,
+  kXGradCam,
+  kLayerCam,
+  kHiResCam,
+  kEigenCam,
+  kEigenGradCam,
+  kScoreCam,
+};
 
-/// "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", "scorecam", in enum order.
+/// One row of the method table: what `--method` accepts, what --help and docs say, and what the method
+/// costs. The table in cam.cc pairs each row with its map step; a new method is one row there, one
+/// function and one test row (docs/architecture.md, "Adding a CAM method").
+struct CamMethodInfo {
+  CamMethod method;
+  std::string name;        ///< the --method value, pytorch-grad-cam's class name in lower case
+  std::string paper;       ///< where the formula comes from
+  bool needs_gradients;    ///< one backward of the target per rank
+  bool extra_forwards;     ///< forwards beyond the first (ScoreCAM: one per channel of the layer)
+};
+
+/// Every method in enum order.
+const std::vector<CamMethodInfo>& cam_methods();
+/// The names of cam_methods(), in enum order ("gradcam", "gradcam++", ...).
 const std::vector<std::string>& cam_method_names();
 /// Throws Error(kUsage) listing the methods.
 CamMethod parse_cam_method(std::string_view name);

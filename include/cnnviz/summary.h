@@ -6,7 +6,7 @@
 #include "cnnviz/input_spec.h"
 #include "cnnviz/layer_record.h"
 #include "cnnviz/model.h"
-#include "cnnviz/summary_json.h"
+#include "cnnviz/summary_context.h"
 #include "cnnviz/summary_stats.h"
 
 namespace cnnviz {

@@ -12,6 +12,15 @@
 
 namespace cnnviz::cli {
 
+std::string value_list(const std::vector<std::string>& names) {
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " or " : ", ";
+    text += names[i];
+  }
+  return text;
+}
+
 void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--device", options.device, "Where to run the model: cpu, cuda, or auto (cuda when available)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))

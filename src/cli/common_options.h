@@ -21,6 +21,10 @@ struct CommonOptions {
 
 void add_common_options(CLI::App& app, CommonOptions& options);
 
+/// "a, b, c or d": an option's values for its help text, from the library's name table, so that help
+/// and parser cannot drift apart.
+std::string value_list(const std::vector<std::string>& names);
+
 /// Loads --load-library files, applies --threads and returns the parsed --device.
 DeviceKind apply_common_options(const CommonOptions& options);
 

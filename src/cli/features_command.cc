@@ -23,7 +23,7 @@ CLI::App* add_features_command(CLI::App& app, FeaturesOptions& o) {
   all->excludes(layer);
   cmd->add_option("--channels", o.channels, "Channels to draw, e.g. 0-15,20 (default: the first 16)");
   cmd->add_option("--top", o.top, "Draw the K channels with the highest mean activation instead")->check(CLI::Range(1, 100000));
-  cmd->add_option("--colormap", o.colormap, "gray, viridis, magma, inferno, jet, mpl_jet or bwr")->capture_default_str();
+  cmd->add_option("--colormap", o.colormap, "Colormap: " + value_list(colormap_names()))->capture_default_str();
   cmd->add_option("--cols", o.cols, "Tiles per row (default: a square)")->check(CLI::Range(1, 100000));
   cmd->add_option("--pad", o.pad, "Pixels between tiles")->check(CLI::Range(0, 64))->capture_default_str();
   cmd->add_option("--scale", o.scale, "Pixels per activation (nearest upsampling)")->check(CLI::Range(1, 64))->capture_default_str();

@@ -34,12 +34,12 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
       ->check(CLI::Range(1, 1000))
       ->excludes(cls);
   cmd->add_option("--layer", o.layer, "Target layer path, or auto: the last layer with a spatial output")->capture_default_str();
-  cmd->add_option("--method", o.method, "gradcam, gradcam++, xgradcam, layercam, hirescam, eigencam or scorecam")->capture_default_str();
+  cmd->add_option("--method", o.method, "CAM method: " + value_list(cam_method_names()))->capture_default_str();
   cmd->add_option("-o,--output", o.output, "Overlay PNG (heatmap blended over the image); - for stdout");
   cmd->add_option("--heatmap", o.heatmap, "Also write the coloured map alone (PNG)");
   cmd->add_option("--raw", o.raw, "Also write the map as H x W float32 .npy in [0, 1]");
   cmd->add_option("--image-weight", o.image_weight, "Share of the image in the overlay")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
-  cmd->add_option("--colormap", o.colormap, "jet (OpenCV's, as pytorch-grad-cam), gray, viridis, magma, inferno, mpl_jet, bwr")
+  cmd->add_option("--colormap", o.colormap, "Colormap: " + value_list(colormap_names()) + " (jet is OpenCV's, as pytorch-grad-cam)")
       ->capture_default_str();
   cmd->add_option("--labels", o.labels, "Class names, one per line (ImageNet's are built in for 1000 classes)");
   cmd->add_option("--format", o.format, "text or json (predictions, layer, class and map statistics; one line per image in batch mode)")

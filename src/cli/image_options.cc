@@ -1,5 +1,7 @@
 #include "image_options.h"
 
+#include "common_options.h"
+
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/image.h"
@@ -13,7 +15,7 @@ void add_image_options(CLI::App& app, ImageOptions& o) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   app.add_option("--crop", o.crop, "Crop size after --resize (sets H and W when --input is not given)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
-  app.add_option("--interpolation", o.interpolation, "Resampling: bilinear (torchvision's), bicubic (PIL's resize) or nearest")
+  app.add_option("--interpolation", o.interpolation, "Resampling: " + value_list(interpolation_names()) + " (bilinear as torchvision, bicubic as PIL's resize)")
       ->capture_default_str();
   app.add_option("--mean", o.mean, "Per-channel mean (default ImageNet's 0.485,0.456,0.406)")->delimiter(',');
   app.add_option("--std", o.std, "Per-channel std (default ImageNet's 0.229,0.224,0.225)")->delimiter(',');

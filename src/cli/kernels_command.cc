@@ -15,7 +15,7 @@ CLI::App* add_kernels_command(CLI::App& app, KernelsOptions& o) {
   cmd->add_option("-o,--output", o.output, "Output file (.png, or .npy with --format npy); - for stdout")->required();
   cmd->add_option("--filters", o.filters, "Output filters to draw, e.g. 0-15,20 (default: all)");
   cmd->add_option("--channels", o.channels, "Input channels to draw per filter, e.g. 0-7 (default: all)");
-  cmd->add_option("--colormap", o.colormap, "gray, viridis, magma, inferno, jet, mpl_jet or bwr")->capture_default_str();
+  cmd->add_option("--colormap", o.colormap, "Colormap: " + value_list(colormap_names()))->capture_default_str();
   cmd->add_option("--scale", o.scale, "Pixels per kernel element (default: about 24 pixels per kernel)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--cols", o.cols, "Tiles per row (default: one row per filter, or a square for one filter)")

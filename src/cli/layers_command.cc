@@ -29,7 +29,7 @@ CLI::App* add_layers_command(CLI::App& app, LayersOptions& o) {
   CLI::App* cmd = app.add_subcommand("layers", "List every layer of a model: path, class, params, conv settings, output shape");
   cmd->add_option("model", o.model, "TorchScript file (.pt)")->required();
   cmd->add_option("--input", o.inputs, "Input shape (e.g. 1,3,224,224) to add each layer's output shape; once per argument");
-  cmd->add_option("--dtype", o.dtypes, "Input dtype: float32 (default), float16, float64, int64");
+  cmd->add_option("--dtype", o.dtypes, "Input dtype: " + value_list(dtype_names()) + " (default float32)");
   cmd->add_option("--format", o.format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   add_common_options(*cmd, o.common);
   cmd->footer("A .pt file is code: cnnviz runs it. Only open models you would run.");

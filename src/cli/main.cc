@@ -4,12 +4,14 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <functional>
 #include <new>
 #include <vector>
 
 #include "cnnviz/error.h"
+#include "cnnviz/layer_lookup.h"
 #include "cnnviz/runtime.h"
 #include "cnnviz/version.h"
 #include "common_options.h"
@@ -28,6 +30,27 @@ struct Command {
   std::function<void()> run;
 };
 
+// When the first word that is not an option names no subcommand: "'sumary' is not a cnnviz command; did
+// you mean 'summary'? ..." (the nearest name by edit distance, if it is near), else empty.
+std::string unknown_command_message(const std::vector<Command>& commands, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    std::string nearest;
+    std::size_t best = 3;  // at most two edits
+    for (const auto& c : commands) {
+      if (c.app->get_name() == word) return "";
+      const std::size_t d = cnnviz::edit_distance(word, c.app->get_name());
+      if (d < best) best = d, nearest = c.app->get_name();
+    }
+    std::vector<std::string> names;
+    for (const auto& c : commands) names.push_back(c.app->get_name());
+    return fmt::format("'{}' is not a cnnviz command; {}use one of {}", cnnviz::one_line(word),
+                       nearest.empty() ? "" : "did you mean '" + nearest + "'? ", fmt::join(names, ", "));
+  }
+  return "";
+}
+
 int real_main(int argc, char** argv) {
   CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables, kernels, feature maps, CAMs, saliency, activation maximisation)",
                "cnnviz"};
@@ -36,9 +59,7 @@ int real_main(int argc, char** argv) {
            (cnnviz::libtorch_has_cuda() ? ", CUDA" : ", CPU only") + ", BLAS: " + cnnviz::blas_info().name + ")";
   });
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 internal error, 2 usage, 3 unreadable input, 4 not a loadable model, 5 inputs "
-             "do not fit the model, 6 forward failed, 7 memory guard, 8 device unavailable, 9 output not "
-             "written, 10 check failed, 11 some batch items failed. See docs/cli.md.");
+  app.footer(cnnviz::exit_code_summary() + " See docs/cli.md.");
 
   cnnviz::cli::SummaryOptions summary;
   cnnviz::cli::LayersOptions layers;
@@ -69,6 +90,12 @@ int real_main(int argc, char** argv) {
     std::string where = "cnnviz";
     for (const auto& c : commands) {
       if (c.app->parsed()) where += " " + c.app->get_name();
+    }
+    if (where == "cnnviz") {
+      if (const std::string message = unknown_command_message(commands, argc, argv); !message.empty()) {
+        fmt::print(stderr, "cnnviz: error: {}\n", message);
+        return cnnviz::exit_code(cnnviz::ErrorKind::kUsage);
+      }
     }
     fmt::print(stderr, "cnnviz: error: {}; see '{} --help'\n", cnnviz::one_line(e.what()), where);
     return cnnviz::exit_code(cnnviz::ErrorKind::kUsage);

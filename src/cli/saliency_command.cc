@@ -24,10 +24,10 @@ CLI::App* add_saliency_command(CLI::App& app, SaliencyOptions& o) {
   cmd->add_option("model", o.model, "TorchScript classifier (.pt) returning class scores [N, K]")->required();
   cmd->add_option("image", o.image, "PNG or JPEG image")->required();
   cmd->add_option("--class", o.target_class, "Class index to explain (default: the top-1 class)");
-  cmd->add_option("--method", o.method, "vanilla (FlashTorch's Backprop), smoothgrad or gradxinput")->capture_default_str();
-  cmd->add_option("--reduce", o.reduce, "Channels to one map: abs-max (max of |gradient|, Simonyan et al.) or max (signed, FlashTorch's take_max)")
+  cmd->add_option("--method", o.method, "Method: " + value_list(saliency_method_names()) + " (vanilla is FlashTorch's Backprop, guided-flashtorch its guided backpropagation)")->capture_default_str();
+  cmd->add_option("--reduce", o.reduce, "Channels to one map: " + value_list(saliency_reduce_names()) + " (abs-max: the max of |gradient|, Simonyan et al.; max: signed, FlashTorch's take_max)")
       ->capture_default_str();
-  cmd->add_option("--scale", o.scale, "Map to [0, 1]: minmax, or standardize (FlashTorch's standardize_and_clip)")->capture_default_str();
+  cmd->add_option("--scale", o.scale, "Map to [0, 1]: " + value_list(saliency_scale_names()) + " (standardize: FlashTorch's standardize_and_clip)")->capture_default_str();
   cmd->add_option("--samples", o.samples, "SmoothGrad: noisy copies of the image")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--noise", o.noise, "SmoothGrad: noise std as a share of the input's max - min")
       ->check(CLI::Range(0.0f, 10.0f))

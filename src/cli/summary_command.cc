@@ -3,6 +3,7 @@
 #include "cnnviz/error.h"
 #include "cnnviz/json_text.h"
 #include "cnnviz/summary.h"
+#include "cnnviz/summary_csv.h"
 #include "cnnviz/summary_text.h"
 #include "cnnviz/summary_json.h"
 #include "cnnviz/input_spec.h"
@@ -50,7 +51,7 @@ CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
   CLI::App* cmd = app.add_subcommand("summary", "Print torchinfo's summary table of a TorchScript model");
   cmd->add_option("model", o.model, "TorchScript file (.pt) from torch.jit.script or torch.jit.trace")->required();
   cmd->add_option("--input", o.inputs, "Input shape with batch, e.g. 1,3,224,224; once per forward argument");
-  cmd->add_option("--dtype", o.dtypes, "Input dtype: float32 (default), float16, float64, int64; once, or per input");
+  cmd->add_option("--dtype", o.dtypes, "Input dtype: " + value_list(dtype_names()) + " (default float32); once, or per input");
   cmd->add_option("--depth", o.depth, "Deepest module level shown")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--columns", o.columns,
                   "Comma list of input_size, output_size, num_params, params_percent, kernel_size, mult_adds, "

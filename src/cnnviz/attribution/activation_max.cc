@@ -15,8 +15,8 @@
 #include "cnnviz/input_spec.h"
 #include "cnnviz/memory_guard.h"
 #include "cnnviz/saliency.h"
-#include "gradient_capture.h"
-#include "model_impl.h"
+#include "capture/gradient_capture.h"
+#include "model/model_impl.h"
 
 namespace cnnviz {
 FloatArray start_noise(const ActivationMaxRequest& r) {

@@ -6,7 +6,7 @@
 #include <map>
 #include <unordered_set>
 
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 namespace cnnviz {
 namespace {

@@ -10,9 +10,9 @@
 #include "cnnviz/op_library.h"
 #include "cnnviz/version.h"
 #include "cnnviz/zip_preflight.h"
-#include "load_checks.h"
-#include "model_impl.h"
-#include "torch_compat.h"
+#include "model/load_checks.h"
+#include "model/model_impl.h"
+#include "model/torch_compat.h"
 
 namespace cnnviz {
 

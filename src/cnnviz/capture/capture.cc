@@ -19,9 +19,9 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/memory_guard.h"
-#include "gradient_capture.h"
-#include "meta_kernels.h"
-#include "model_impl.h"
+#include "capture/gradient_capture.h"
+#include "model/meta_kernels.h"
+#include "model/model_impl.h"
 
 namespace cnnviz {
 
@@ -325,7 +325,9 @@ std::string describe_node(const ModuleTree& tree, int node) {
   return (n.path.empty() ? n.class_name : n.path) + " (" + n.class_name + ")";
 }
 
-/// Runs forward once with `rec` installed; converts any exception into Error(kExecution).
+/// Runs forward once with `rec` installed. An exception becomes Error(kResource) when it is an
+/// out-of-memory failure, else Error(kExecution) naming the module it failed in and the last one that
+/// finished.
 c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::Device device, Recorder& rec) {
   rec.node_of = &impl.node_of;
   WarningCollector collect(impl.warnings);

@@ -1,6 +1,7 @@
-// The CAM family over one pipeline: a method only decides the channel weights (Grad-CAM, Grad-CAM++,
-// XGrad-CAM) or the whole per-pixel map (LayerCAM, HiResCAM, EigenCAM); capture, ReLU, scaling and
-// resizing are shared and follow pytorch-grad-cam 1.5 (base_cam.py, utils/image.py).
+// The CAM family over one pipeline, after pytorch-grad-cam 1.5 (base_cam.py, utils/image.py): one
+// forward that makes the layer's output A a leaf, the target's gradient G where the method needs it,
+// ScoreCAM's masked forwards where it needs them, then the method's map step (the table below), and the
+// shared ReLU, min-max and resize.
 
 #include "cnnviz/cam.h"
 
@@ -11,66 +12,113 @@
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/name_table.h"
-#include "gradient_capture.h"
-#include "model_impl.h"
+#include "capture/gradient_capture.h"
+#include "model/model_impl.h"
 
 namespace cnnviz {
 namespace {
 
-bool needs_gradients(CamMethod m) { return m != CamMethod::kEigenCam && m != CamMethod::kScoreCam; }
+// What a method's map step gets: the layer's activations A [N, C, h, w] (float), their gradients G
+// (defined when the method needs gradients), and for ScoreCAM the masked inputs' scores [N, C, K] and
+// the target classes [N].
+struct MapInputs {
+  at::Tensor A, G, masked_scores, targets;
+};
 
-// [1, h, w] raw map from the activation A [1, C, h, w] and its gradient G (undefined for EigenCAM).
-at::Tensor raw_map(CamMethod method, const at::Tensor& A, const at::Tensor& G) {
-  switch (method) {
-    case CamMethod::kGradCam: {
-      // Selvaraju et al. 2017, Eq. 1: alpha_k = mean over i, j of dy/dA_k.
-      const at::Tensor w = G.mean({2, 3}, /*keepdim=*/true);
-      return (w * A).sum(1);
-    }
-    case CamMethod::kGradCamPlusPlus: {
-      // Chattopadhay et al. 2018, Eq. 19, with pytorch-grad-cam's eps 1e-6 and alpha = 0 where G = 0.
-      const at::Tensor g2 = G * G, g3 = g2 * G;
-      const at::Tensor sum_a = A.sum({2, 3}, /*keepdim=*/true);
-      at::Tensor alpha = g2 / (2 * g2 + sum_a * g3 + 1e-6);
-      alpha = at::where(G != 0, alpha, at::zeros_like(alpha));
-      const at::Tensor w = (at::relu(G) * alpha).sum({2, 3}, /*keepdim=*/true);
-      return (w * A).sum(1);
-    }
-    case CamMethod::kXGradCam: {
-      // Fu et al. 2020, Eq. 8: alpha_k = sum_ij (A_k,ij / sum A_k) * dy/dA_k,ij.
-      const at::Tensor sum_a = A.sum({2, 3}, /*keepdim=*/true);
-      const at::Tensor w = (G * A / (sum_a + 1e-7)).sum({2, 3}, /*keepdim=*/true);
-      return (w * A).sum(1);
-    }
-    case CamMethod::kLayerCam:
-      // Jiang et al. 2021, Eq. 5: relu(dy/dA) * A, summed over channels.
-      return (at::relu(G) * A).sum(1);
-    case CamMethod::kHiResCam:
-      // Draelos & Carin 2020: dy/dA * A element-wise, summed over channels.
-      return (G * A).sum(1);
-    case CamMethod::kEigenCam: {
-      // Muhammad & Yeasin 2020: A [C, hw] projected on its first principal component, centred first
-      // (pytorch-grad-cam's get_2d_projection). The sign of a principal component is a convention:
-      // LAPACK's, as in numpy.
-      const int64_t c = A.size(1), h = A.size(2), w = A.size(3);
-      at::Tensor x = at::nan_to_num(A[0]).reshape({c, h * w}).t();
-      x = x - x.mean(0, /*keepdim=*/true);
-      const auto svd = at::linalg_svd(x, /*full_matrices=*/false);
-      const at::Tensor v0 = std::get<2>(svd)[0];
-      return at::matmul(x, v0).reshape({1, h, w});
-    }
-    case CamMethod::kScoreCam:
-      break;  // needs forwards: score_cam()
-  }
-  return {};
+// A method's map step: the raw map [N, h, w], before the shared ReLU and scaling.
+using MapStep = at::Tensor (*)(const MapInputs&);
+
+// alpha_k-weighted sum of the channels.
+at::Tensor weighted_channels(const at::Tensor& weights, const at::Tensor& A) { return (weights * A).sum(1); }
+
+at::Tensor grad_cam(const MapInputs& in) {
+  // Selvaraju et al. 2017, Eq. 1: alpha_k = mean over i, j of dy/dA_k.
+  return weighted_channels(in.G.mean({2, 3}, /*keepdim=*/true), in.A);
 }
+
+at::Tensor grad_cam_plus_plus(const MapInputs& in) {
+  // Chattopadhay et al. 2018, Eq. 19, with pytorch-grad-cam's eps 1e-6 and alpha = 0 where G = 0.
+  const at::Tensor &A = in.A, &G = in.G;
+  const at::Tensor g2 = G * G, g3 = g2 * G;
+  const at::Tensor sum_a = A.sum({2, 3}, /*keepdim=*/true);
+  at::Tensor alpha = g2 / (2 * g2 + sum_a * g3 + 1e-6);
+  alpha = at::where(G != 0, alpha, at::zeros_like(alpha));
+  return weighted_channels((at::relu(G) * alpha).sum({2, 3}, /*keepdim=*/true), A);
+}
+
+at::Tensor x_grad_cam(const MapInputs& in) {
+  // Fu et al. 2020, Eq. 8: alpha_k = sum_ij (A_k,ij / sum A_k) * dy/dA_k,ij.
+  const at::Tensor sum_a = in.A.sum({2, 3}, /*keepdim=*/true);
+  return weighted_channels((in.G * in.A / (sum_a + 1e-7)).sum({2, 3}, /*keepdim=*/true), in.A);
+}
+
+at::Tensor layer_cam(const MapInputs& in) {
+  // Jiang et al. 2021, Eq. 5: relu(dy/dA) * A, summed over channels.
+  return (at::relu(in.G) * in.A).sum(1);
+}
+
+at::Tensor hires_cam(const MapInputs& in) {
+  // Draelos & Carin 2020: dy/dA * A element-wise, summed over channels.
+  return (in.G * in.A).sum(1);
+}
+
+// pytorch-grad-cam's get_2d_projection, per image: X [C, hw] (NaN as 0) transposed, centred, projected
+// on its first right singular vector. The sign of a principal component is a convention: LAPACK's, as
+// in numpy.
+at::Tensor project_2d(const at::Tensor& X) {
+  std::vector<at::Tensor> maps;
+  const int64_t c = X.size(1), h = X.size(2), w = X.size(3);
+  for (int64_t i = 0; i < X.size(0); ++i) {
+    at::Tensor x = at::nan_to_num(X[i]).reshape({c, h * w}).t();
+    x = x - x.mean(0, /*keepdim=*/true);
+    const auto svd = at::linalg_svd(x, /*full_matrices=*/false);
+    maps.push_back(at::matmul(x, std::get<2>(svd)[0]).reshape({1, h, w}));
+  }
+  return at::cat(maps, 0);
+}
+
+at::Tensor eigen_cam(const MapInputs& in) {
+  // Muhammad & Yeasin 2020: the activations' first principal component.
+  return project_2d(in.A);
+}
+
+at::Tensor eigen_grad_cam(const MapInputs& in) {
+  // pytorch-grad-cam's EigenGradCAM: the first principal component of dy/dA * A, class-specific
+  // unlike EigenCAM.
+  return project_2d(in.G * in.A);
+}
+
+at::Tensor score_cam(const MapInputs& in);  // below, with its masked forwards
+
+struct MethodRow {
+  CamMethodInfo info;
+  MapStep map;
+};
+
+// The method table: one row per method. Names, --help, the batch settings record (by name) and the
+// tests' method loops all come from it.
+const std::vector<MethodRow>& method_table() {
+  static const std::vector<MethodRow> rows = {
+      {{CamMethod::kGradCam, "gradcam", "Selvaraju et al. 2017", true, false}, grad_cam},
+      {{CamMethod::kGradCamPlusPlus, "gradcam++", "Chattopadhay et al. 2018", true, false}, grad_cam_plus_plus},
+      {{CamMethod::kXGradCam, "xgradcam", "Fu et al. 2020", true, false}, x_grad_cam},
+      {{CamMethod::kLayerCam, "layercam", "Jiang et al. 2021", true, false}, layer_cam},
+      {{CamMethod::kHiResCam, "hirescam", "Draelos & Carin 2020", true, false}, hires_cam},
+      {{CamMethod::kEigenCam, "eigencam", "Muhammad & Yeasin 2020", false, false}, eigen_cam},
+      {{CamMethod::kEigenGradCam, "eigengradcam", "pytorch-grad-cam's EigenGradCAM", true, false}, eigen_grad_cam},
+      {{CamMethod::kScoreCam, "scorecam", "Wang et al. 2020", false, true}, score_cam},
+  };
+  return rows;
+}
+
+const MethodRow& method_row(CamMethod method) { return method_table().at(static_cast<std::size_t>(method)); }
 
 // Score-CAM (Wang et al. 2020, Eq. 5 and 6), as pytorch-grad-cam's ScoreCAM: each channel, upsampled
 // with align_corners=True and min-max scaled (eps 1e-8), masks the input; the masked inputs' target
 // scores, softmaxed over channels, weight the channels. masked_scores() runs the masked inputs
 // `score_batch_size` at a time (the first batch behind the memory guard) and keeps every class's score,
-// [N, C, K], so that each target class costs no more forwards; score_cam_map() weighs A for one target
-// per image, [N, h, w].
+// [N, C, K], so that each target class costs no more forwards; score_cam() weighs A for one target per
+// image, [N, h, w].
 at::Tensor masked_scores(Model::Impl& impl, const at::Tensor& A, const FloatArray& batch, int score_batch_size,
                          int64_t max_memory_bytes, std::vector<std::string>& notes) {
   const int64_t n = A.size(0), c = A.size(1);
@@ -95,10 +143,12 @@ at::Tensor masked_scores(Model::Impl& impl, const at::Tensor& A, const FloatArra
   return at::stack(per_image);
 }
 
-at::Tensor score_cam_map(const at::Tensor& A, const at::Tensor& scores, const at::Tensor& targets) {
-  const at::Tensor picked = scores.gather(2, targets.to(scores.device()).view({-1, 1, 1}).expand({scores.size(0), scores.size(1), 1}));
+at::Tensor score_cam(const MapInputs& in) {
+  const at::Tensor& scores = in.masked_scores;
+  const at::Tensor picked =
+      scores.gather(2, in.targets.to(scores.device()).view({-1, 1, 1}).expand({scores.size(0), scores.size(1), 1}));
   const at::Tensor w = at::softmax(picked.squeeze(2), 1).unsqueeze(-1).unsqueeze(-1);  // [N, C, 1, 1]
-  return (w * A).sum(1);
+  return weighted_channels(w, in.A);
 }
 
 CaptureOptions options_for(const FloatArray& input) {
@@ -110,8 +160,21 @@ CaptureOptions options_for(const FloatArray& input) {
 
 }  // namespace
 
+const std::vector<CamMethodInfo>& cam_methods() {
+  static const std::vector<CamMethodInfo> infos = [] {
+    std::vector<CamMethodInfo> v;
+    for (const MethodRow& row : method_table()) v.push_back(row.info);
+    return v;
+  }();
+  return infos;
+}
+
 const std::vector<std::string>& cam_method_names() {
-  static const std::vector<std::string> names = {"gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", "scorecam"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const CamMethodInfo& info : cam_methods()) v.push_back(info.name);
+    return v;
+  }();
   return names;
 }
 
@@ -173,26 +236,27 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   }
 
   std::vector<CamResult> results(static_cast<std::size_t>(n * ranks));
-  const at::Tensor a = A.detach().to(at::kFloat);
+  const MethodRow& method = method_row(request.method);
+  MapInputs in;
+  in.A = A.detach().to(at::kFloat);
   const int64_t H = batch.shape.at(2), W = batch.shape.at(3);
   std::vector<std::string> notes = std::move(run.notes);
-  at::Tensor score_cam_scores;
-  if (request.method == CamMethod::kScoreCam) {
+  if (method.info.extra_forwards) {
     at::NoGradGuard no_grad;
-    score_cam_scores = masked_scores(impl, a, batch, score_batch_size, request.max_memory_bytes, notes);
+    in.masked_scores = masked_scores(impl, in.A, batch, score_batch_size, request.max_memory_bytes, notes);
   }
   for (int r = 0; r < ranks; ++r) {
-    const at::Tensor target_index = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong).to(out->device());
-    at::Tensor G;
-    if (needs_gradients(request.method)) {
+    in.targets = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong).to(out->device());
+    if (method.info.needs_gradients) {
       // The sum of every image's own target score: each image's gradient is its own. One forward
       // serves every rank; the graph is kept until the last.
-      const at::Tensor score = out->gather(1, target_index.unsqueeze(1)).sum();
+      const at::Tensor score = out->gather(1, in.targets.unsqueeze(1)).sum();
       const auto no_path = [&] {
         return Error(ErrorKind::kModel, "the class score does not depend on layer '" + layer_name +
                                             "' (no gradient path); pick a layer the output is computed from");
       };
       if (!score.requires_grad()) throw no_path();
+      at::Tensor G;
       try {
         G = torch::autograd::grad({score}, {A}, /*grad_outputs=*/{}, /*retain_graph=*/r + 1 < ranks, /*create_graph=*/false,
                                   /*allow_unused=*/true)[0];
@@ -200,18 +264,10 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
         throw Error(ErrorKind::kExecution, "the backward pass to layer '" + layer_name + "' failed: " + torch_error_message(e));
       }
       if (!G.defined()) throw no_path();
+      in.G = G.to(at::kFloat);
     }
     at::NoGradGuard no_grad;
-    at::Tensor raw;
-    if (request.method == CamMethod::kScoreCam) {
-      raw = score_cam_map(a, score_cam_scores, target_index);
-    } else if (request.method == CamMethod::kEigenCam) {
-      std::vector<at::Tensor> maps;
-      for (int64_t i = 0; i < n; ++i) maps.push_back(raw_map(request.method, a.slice(0, i, i + 1), G));
-      raw = at::cat(maps, 0);
-    } else {
-      raw = raw_map(request.method, a, G.to(at::kFloat));  // [N, h, w]
-    }
+    const at::Tensor raw = method.map(in);  // [N, h, w]
     for (int64_t i = 0; i < n; ++i) {
       CamResult& result = results[static_cast<std::size_t>(i * ranks + r)];
       const float* row = scores.data_ptr<float>() + i * num_classes;

@@ -24,21 +24,34 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+const std::vector<ErrorKindInfo>& error_kinds() {
+  static const std::vector<ErrorKindInfo> kinds = {
+      {ErrorKind::kInternal, 1, "internal error"},
+      {ErrorKind::kUsage, 2, "usage"},
+      {ErrorKind::kInput, 3, "unreadable input"},
+      {ErrorKind::kModel, 4, "not a loadable model"},
+      {ErrorKind::kData, 5, "inputs do not fit the model"},
+      {ErrorKind::kExecution, 6, "forward failed"},
+      {ErrorKind::kResource, 7, "memory guard"},
+      {ErrorKind::kDevice, 8, "device unavailable"},
+      {ErrorKind::kOutput, 9, "output not written"},
+      {ErrorKind::kCheck, 10, "check failed"},
+      {ErrorKind::kPartial, 11, "some batch items failed"},
+  };
+  return kinds;
+}
+
 int exit_code(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kInternal: return 1;
-    case ErrorKind::kUsage: return 2;
-    case ErrorKind::kInput: return 3;
-    case ErrorKind::kModel: return 4;
-    case ErrorKind::kData: return 5;
-    case ErrorKind::kExecution: return 6;
-    case ErrorKind::kResource: return 7;
-    case ErrorKind::kDevice: return 8;
-    case ErrorKind::kOutput: return 9;
-    case ErrorKind::kCheck: return 10;
-    case ErrorKind::kPartial: return 11;
+  for (const ErrorKindInfo& info : error_kinds()) {
+    if (info.kind == kind) return info.exit_code;
   }
   return 1;
+}
+
+std::string exit_code_summary() {
+  std::string text = "Exit codes: 0 ok";
+  for (const ErrorKindInfo& info : error_kinds()) text += fmt::format(", {} {}", info.exit_code, info.summary);
+  return text + ".";
 }
 
 Error::Error(ErrorKind kind, const std::string& message) : std::runtime_error(one_line(message)), kind_(kind) {}

@@ -1,4 +1,4 @@
-#include "load_checks.h"
+#include "model/load_checks.h"
 
 #include <c10/core/CPUAllocator.h>
 #include <torch/csrc/jit/api/function_impl.h>
@@ -13,7 +13,7 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
-#include "torch_compat.h"
+#include "model/torch_compat.h"
 
 namespace cnnviz {
 namespace {

@@ -1,4 +1,4 @@
-#include "meta_kernels.h"
+#include "model/meta_kernels.h"
 
 #include <torch/script.h>
 #include <torch/library.h>

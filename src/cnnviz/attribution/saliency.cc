@@ -15,8 +15,8 @@
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/name_table.h"
-#include "gradient_capture.h"
-#include "model_impl.h"
+#include "capture/gradient_capture.h"
+#include "model/model_impl.h"
 
 namespace cnnviz {
 namespace {

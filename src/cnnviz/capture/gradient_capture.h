@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cnnviz/capture.h"
-#include "model_impl.h"
+#include "model/model_impl.h"
 
 namespace cnnviz {
 
