@@ -1,7 +1,7 @@
 """Class activation maps as pytorch-grad-cam 1.5 computes them, in plain PyTorch and numpy.
 
 The formulas and the order of operations follow pytorch-grad-cam's base_cam.py, grad_cam.py,
-grad_cam_plusplus.py, xgrad_cam.py, layer_cam.py, hirescam.py, eigen_cam.py, eigen_grad_cam.py,
+grad_cam_plusplus.py, xgrad_cam.py, layer_cam.py, hirescam.py, eigen_cam.py, grad_cam_elementwise.py,
 utils/svd_on_activations.py and utils/image.py: activations and gradients become float32 numpy
 arrays and every step after that is the same numpy expression. The one deliberate difference:
 cv2.resize (INTER_LINEAR) is F.interpolate(bilinear, align_corners=False), which agrees with it to
@@ -23,7 +23,7 @@ def module_at(model: torch.nn.Module, path: str) -> torch.nn.Module:
     return model
 
 
-CAM_METHODS = ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", "eigengradcam")
+CAM_METHODS = ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", "gradcamelementwise")
 
 
 def capture_cam_inputs(model: torch.nn.Module, layers: Sequence[str], x: torch.Tensor,
@@ -88,8 +88,8 @@ def raw_cam(method: str, activations: np.ndarray, grads: np.ndarray) -> np.ndarr
     """The [N, h, w] map before ReLU and scaling (get_cam_weights / get_cam_image)."""
     if method == "eigencam":
         return get_2d_projection(activations)
-    if method == "eigengradcam":  # eigen_grad_cam.py: the projection of grads * activations
-        return get_2d_projection(grads * activations)
+    if method == "gradcamelementwise":  # grad_cam_elementwise.py: relu(grads * activations), summed
+        return np.maximum(grads * activations, 0).sum(axis=1)
     if method == "layercam":
         return (np.maximum(grads, 0) * activations).sum(axis=1)
     if method == "hirescam":

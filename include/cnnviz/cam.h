@@ -18,7 +18,7 @@ enum class CamMethod {
   kLayerCam,
   kHiResCam,
   kEigenCam,
-  kEigenGradCam,
+  kGradCamElementWise,
   kScoreCam,
 };
 

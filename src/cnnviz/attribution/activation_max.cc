@@ -4,9 +4,9 @@
 #include "cnnviz/activation_max.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -15,10 +15,44 @@
 #include "cnnviz/input_spec.h"
 #include "cnnviz/memory_guard.h"
 #include "cnnviz/saliency.h"
-#include "capture/gradient_capture.h"
+#include "capture/forward_run.h"
 #include "model/model_impl.h"
 
 namespace cnnviz {
+namespace {
+
+// Activation maximisation's view of the forward: the objective sum over i of mean(output[i, channels[i]])
+// of the layer's first output, taken as it returns, as FlashTorch's forward hook takes it (an in-place
+// op after the layer, ReLU(inplace=True), changes neither the value nor its gradient).
+class ChannelObjective : public ReturnHook {
+ public:
+  ChannelObjective(int node, std::vector<int64_t> channels) : node_(node), channels_(std::move(channels)) {}
+  at::Tensor on_return(int node, const at::Tensor& out) override {
+    if (node != node_ || !shape_.empty()) return {};
+    shape_ = out.sizes().vec();
+    if (out.dim() >= 2 && out.size(0) == static_cast<int64_t>(channels_.size()) &&
+        std::all_of(channels_.begin(), channels_.end(), [&](int64_t c) { return c >= 0 && c < out.size(1); })) {
+      std::vector<at::Tensor> means;
+      for (std::size_t i = 0; i < channels_.size(); ++i) means.push_back(out[static_cast<int64_t>(i)][channels_[i]].mean());
+      const at::Tensor terms = at::stack(means);
+      objective_ = terms.sum();
+      terms_ = terms.detach();
+    }
+    return {};
+  }
+  const std::vector<int64_t>& shape() const { return shape_; }  ///< empty: the layer did not return a tensor
+  const at::Tensor& objective() const { return objective_; }   ///< undefined: a channel is out of range
+  const at::Tensor& terms() const { return terms_; }
+
+ private:
+  int node_;
+  std::vector<int64_t> channels_;
+  std::vector<int64_t> shape_;
+  at::Tensor objective_, terms_;
+};
+
+}  // namespace
+
 FloatArray start_noise(const ActivationMaxRequest& r) {
   const auto& s = r.input_shape;
   if (s.size() != 4 || s[0] != 1 || (s[1] != 1 && s[1] != 3) || s[2] < 1 || s[3] < 1 || s[2] > 4096 || s[3] > 4096) {
@@ -69,23 +103,28 @@ ActivationMaxResult maximize_activations(Model& model, const ActivationMaxReques
     options.input_data = {to_float_array(x)};
     options.max_memory_bytes = step == 0 ? request.max_memory_bytes : 0;
     at::AutoGradMode enable_grad(true);
-    ObjectiveRun run = run_for_channel_objective(impl, options, request.layer, request.filters);
+    ChannelObjective objective(request.layer, request.filters);
+    ForwardRequest forward;
+    forward.hooks = {&objective};
+    forward.input_as_leaf = true;
+    forward.gradient_from = 0;  // the whole model
+    ForwardRun run = run_forward(impl, options, forward);
     for (auto& note : run.notes) result.notes.push_back(std::move(note));
-    const auto no_path = [&] {
-      return Error(ErrorKind::kModel, "the layer's output in '" + impl.file.path + "' does not depend on the input (no gradient path)");
-    };
-    if (!run.objective.requires_grad()) throw no_path();
-    at::Tensor g;
-    try {
-      g = torch::autograd::grad({run.objective}, {run.input}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
-                                /*allow_unused=*/true)[0];
-    } catch (const std::exception& e) {
-      throw Error(ErrorKind::kExecution, "the backward pass of '" + impl.file.path + "' to its input failed: " + torch_error_message(e));
+    if (objective.shape().empty()) throw layer_did_not_run(impl, request.layer);
+    if (!objective.objective().defined()) {
+      const auto& s = objective.shape();
+      const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(request.layer));
+      throw Error::usage("layer '" + n.path + "' outputs " + shape_to_string(s) +
+                         (s.size() < 2 ? ", which has no channels" : ", so --filters must be 0 to " + std::to_string(s[1] - 1)));
     }
-    if (!g.defined()) throw no_path();
+    at::Tensor g = gradient_of(objective.objective(), run.input_leaf,
+                               "the layer's output in '" + impl.file.path + "' does not depend on the input (no gradient path)",
+                               "the backward pass of '" + impl.file.path + "' to its input");
     at::NoGradGuard no_grad;
-    if (step == 0) result.first = run.values;
-    result.last = run.values;
+    const at::Tensor terms = objective.terms().to(at::kCPU, at::kFloat).contiguous();
+    const std::vector<float> values(terms.data_ptr<float>(), terms.data_ptr<float>() + terms.numel());
+    if (step == 0) result.first = values;
+    result.last = values;
     g = g.detach().to(at::kCPU, at::kFloat);
     const at::Tensor rms = g.pow(2).mean({1, 2, 3}, /*keepdim=*/true).sqrt();  // per image, as FlashTorch per call
     x = x + g / (rms + 1e-5) * request.lr;

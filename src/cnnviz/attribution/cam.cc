@@ -5,18 +5,38 @@
 
 #include "cnnviz/cam.h"
 
-#include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/name_table.h"
-#include "capture/gradient_capture.h"
+#include "attribution/class_target.h"
+#include "capture/forward_run.h"
 #include "model/model_impl.h"
 
 namespace cnnviz {
 namespace {
+
+// The CAMs' view of the forward: at the target layer's first return, the rest of the forward is
+// recorded for autograd from a detached copy A of its output, and a clone of A is handed on. Autograd
+// then yields d(score)/dA for the layer's own output, however the code after it (an in-place ReLU, say)
+// changes the tensor it received, and nothing below the layer is recorded at all.
+class ActivationLeaf : public ReturnHook {
+ public:
+  explicit ActivationLeaf(int node) : node_(node) {}
+  at::Tensor on_return(int node, const at::Tensor& x) override {
+    if (node != node_ || leaf_.defined()) return {};
+    leaf_ = x.detach().clone().requires_grad_(true);
+    at::GradMode::set_enabled(true);  // until the forward ends: run_forward's guard restores the mode
+    return leaf_.clone();
+  }
+  const at::Tensor& leaf() const { return leaf_; }
+
+ private:
+  int node_;
+  at::Tensor leaf_;
+};
 
 // What a method's map step gets: the layer's activations A [N, C, h, w] (float), their gradients G
 // (defined when the method needs gradients), and for ScoreCAM the masked inputs' scores [N, C, K] and
@@ -82,10 +102,9 @@ at::Tensor eigen_cam(const MapInputs& in) {
   return project_2d(in.A);
 }
 
-at::Tensor eigen_grad_cam(const MapInputs& in) {
-  // pytorch-grad-cam's EigenGradCAM: the first principal component of dy/dA * A, class-specific
-  // unlike EigenCAM.
-  return project_2d(in.G * in.A);
+at::Tensor grad_cam_element_wise(const MapInputs& in) {
+  // pytorch-grad-cam's GradCAMElementWise: relu(dy/dA * A) element-wise, summed over channels.
+  return at::relu(in.G * in.A).sum(1);
 }
 
 at::Tensor score_cam(const MapInputs& in);  // below, with its masked forwards
@@ -105,7 +124,7 @@ const std::vector<MethodRow>& method_table() {
       {{CamMethod::kLayerCam, "layercam", "Jiang et al. 2021", true, false}, layer_cam},
       {{CamMethod::kHiResCam, "hirescam", "Draelos & Carin 2020", true, false}, hires_cam},
       {{CamMethod::kEigenCam, "eigencam", "Muhammad & Yeasin 2020", false, false}, eigen_cam},
-      {{CamMethod::kEigenGradCam, "eigengradcam", "pytorch-grad-cam's EigenGradCAM", true, false}, eigen_grad_cam},
+      {{CamMethod::kGradCamElementWise, "gradcamelementwise", "pytorch-grad-cam's GradCAMElementWise", true, false}, grad_cam_element_wise},
       {{CamMethod::kScoreCam, "scorecam", "Wang et al. 2020", false, true}, score_cam},
   };
   return rows;
@@ -205,11 +224,16 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
   CaptureOptions options = options_for(batch);
   options.max_memory_bytes = request.max_memory_bytes;
-  GradientRun run = run_for_activation_gradient(impl, options, request.layer);
+  ActivationLeaf leaf(request.layer);
+  ForwardRequest forward;
+  forward.hooks = {&leaf};
+  forward.gradient_from = request.layer;
+  ForwardRun run = run_forward(impl, options, forward);
+  if (!leaf.leaf().defined()) throw layer_did_not_run(impl, request.layer);
   const int64_t n = batch.shape.at(0);
 
   const at::Tensor* out = &class_scores(impl, run.output, n, "CAMs");
-  const at::Tensor& A = run.activation;
+  const at::Tensor& A = leaf.leaf();
   if (A.dim() != 4 || A.size(0) != n) {
     throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(A.sizes().vec()) +
                                       ", which has no spatial dimensions; pick a convolution or pooling layer");
@@ -248,23 +272,12 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   for (int r = 0; r < ranks; ++r) {
     in.targets = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong).to(out->device());
     if (method.info.needs_gradients) {
-      // The sum of every image's own target score: each image's gradient is its own. One forward
-      // serves every rank; the graph is kept until the last.
-      const at::Tensor score = out->gather(1, in.targets.unsqueeze(1)).sum();
-      const auto no_path = [&] {
-        return Error(ErrorKind::kModel, "the class score does not depend on layer '" + layer_name +
-                                            "' (no gradient path); pick a layer the output is computed from");
-      };
-      if (!score.requires_grad()) throw no_path();
-      at::Tensor G;
-      try {
-        G = torch::autograd::grad({score}, {A}, /*grad_outputs=*/{}, /*retain_graph=*/r + 1 < ranks, /*create_graph=*/false,
-                                  /*allow_unused=*/true)[0];
-      } catch (const std::exception& e) {
-        throw Error(ErrorKind::kExecution, "the backward pass to layer '" + layer_name + "' failed: " + torch_error_message(e));
-      }
-      if (!G.defined()) throw no_path();
-      in.G = G.to(at::kFloat);
+      // One forward serves every rank; the graph is kept until the last.
+      in.G = gradient_of(class_target_score(*out, in.targets), A,
+                         "the class score does not depend on layer '" + layer_name +
+                             "' (no gradient path); pick a layer the output is computed from",
+                         "the backward pass to layer '" + layer_name + "'", /*retain_graph=*/r + 1 < ranks)
+                 .to(at::kFloat);
     }
     at::NoGradGuard no_grad;
     const at::Tensor raw = method.map(in);  // [N, h, w]

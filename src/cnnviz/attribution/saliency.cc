@@ -6,20 +6,81 @@
 #include "cnnviz/saliency.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/script.h>
 
 #include <cmath>
+#include <optional>
+#include <unordered_set>
 
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/name_table.h"
-#include "capture/gradient_capture.h"
+#include "attribution/class_target.h"
+#include "capture/forward_run.h"
 #include "model/model_impl.h"
 
 namespace cnnviz {
 namespace {
+
+// How the backward pass goes through the outputs of torch.nn.ReLU modules.
+enum class ReluBackward {
+  kPlain,              // autograd's own
+  kGuided,             // guided backpropagation (Springenberg et al. 2015): only positive gradients pass
+  kGuidedTimesOutput,  // FlashTorch's guided=True: the positive gradient times the ReLU's output
+};
+
+// Guided backpropagation at a ReLU's output y: the identity forward; backward, the gradient's positive
+// part (times y for FlashTorch's variant). ReLU's own backward then keeps it only where y > 0, so
+// together they give max(g, 0) * [y > 0] (Springenberg et al.) or max(g, 0) * y (FlashTorch).
+struct GuidedGradient : public torch::autograd::Function<GuidedGradient> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& y, bool times_output) {
+    ctx->saved_data["times_output"] = times_output;
+    if (times_output) ctx->save_for_backward({y});
+    return y.clone();  // a new tensor: code after the module may change its output in place
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    at::Tensor g = grads[0].clamp_min(0);
+    if (ctx->saved_data["times_output"].toBool()) g = g * ctx->get_saved_variables()[0];
+    return {g, at::Tensor()};
+  }
+};
+
+// The ModuleTree nodes that are torch.nn.ReLU modules.
+std::vector<int> relu_module_nodes(const Model::Impl& impl) {
+  std::vector<int> nodes;
+  for (std::size_t i = 0; i < impl.modules.size(); ++i) {
+    const auto name = impl.modules[i].type()->name();
+    // Traced files mangle the qualified name (torch.nn.modules.activation.___torch_mangle_3.ReLU).
+    if (name && name->name() == "ReLU" && name->qualifiedName().find("torch.nn.modules.activation.") != std::string::npos) {
+      nodes.push_back(static_cast<int>(i));
+    }
+  }
+  return nodes;
+}
+
+// Saliency's view of the forward: each output of a torch.nn.ReLU module that autograd records passes
+// through GuidedGradient.
+class GuidedRelu : public ReturnHook {
+ public:
+  GuidedRelu(const Model::Impl& impl, bool times_output) : times_output_(times_output) {
+    const std::vector<int> nodes = relu_module_nodes(impl);
+    if (nodes.empty()) {
+      throw Error(ErrorKind::kModel, "'" + impl.file.path + "' has no torch.nn.ReLU modules, which guided backpropagation changes; "
+                                                          "use --method vanilla");
+    }
+    relus_.insert(nodes.begin(), nodes.end());
+  }
+  at::Tensor on_return(int node, const at::Tensor& x) override {
+    if (!relus_.count(node) || !x.requires_grad()) return {};
+    return GuidedGradient::apply(x, times_output_);
+  }
+
+ private:
+  std::unordered_set<int> relus_;
+  bool times_output_;
+};
 
 struct GradientPass {
   at::Tensor scores;    // [N, K] float32 on the CPU
@@ -37,7 +98,15 @@ GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, std::op
   options.input_data = {batch};
   options.max_memory_bytes = max_memory_bytes;
   at::AutoGradMode enable_grad(true);  // the score below is recorded too, whatever the caller's mode
-  GradientRun run = run_for_input_gradient(impl, options, relu);
+  std::optional<GuidedRelu> guided;
+  ForwardRequest forward;
+  forward.input_as_leaf = true;
+  forward.gradient_from = 0;  // the whole model
+  if (relu != ReluBackward::kPlain) {
+    guided.emplace(impl, relu == ReluBackward::kGuidedTimesOutput);
+    forward.hooks = {&*guided};
+  }
+  ForwardRun run = run_forward(impl, options, forward);
   const at::Tensor* out = &class_scores(impl, run.output, batch.shape.at(0), "saliency maps");
   GradientPass pass;
   pass.notes = std::move(run.notes);
@@ -45,19 +114,10 @@ GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, std::op
   const int64_t classes = pass.scores.size(1);
   pass.target = target.value_or(pass.scores[0].argmax().item<int64_t>());
   check_class_index(pass.target, classes);
-  const auto no_path = [&] {
-    return Error(ErrorKind::kModel, "the class score of '" + impl.file.path + "' does not depend on its input (no gradient path)");
-  };
-  const at::Tensor score = out->select(1, pass.target).sum();
-  if (!score.requires_grad() || !run.activation.defined()) throw no_path();
-  at::Tensor g;
-  try {
-    g = torch::autograd::grad({score}, {run.activation}, /*grad_outputs=*/{}, /*retain_graph=*/false, /*create_graph=*/false,
-                              /*allow_unused=*/true)[0];
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::kExecution, "the backward pass of '" + impl.file.path + "' to its input failed: " + torch_error_message(e));
-  }
-  if (!g.defined()) throw no_path();
+  const at::Tensor targets = at::full({batch.shape.at(0)}, pass.target, at::kLong);
+  const at::Tensor g = gradient_of(class_target_score(*out, targets), run.input_leaf,
+                                   "the class score of '" + impl.file.path + "' does not depend on its input (no gradient path)",
+                                   "the backward pass of '" + impl.file.path + "' to its input");
   pass.gradient = g.detach().to(at::kCPU, at::kFloat).contiguous();
   return pass;
 }

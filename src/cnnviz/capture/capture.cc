@@ -9,7 +9,7 @@
 
 #include "cnnviz/capture.h"
 
-#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 
@@ -19,7 +19,7 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/memory_guard.h"
-#include "capture/gradient_capture.h"
+#include "capture/forward_run.h"
 #include "model/meta_kernels.h"
 #include "model/model_impl.h"
 
@@ -57,16 +57,9 @@ struct Recorder {
   int returned = 0;                       // calls that have returned so far
   std::unordered_set<int> keep;           // nodes whose output is copied
   std::map<int, FloatArray> outputs;      // the copies
-  int gradient_target = -1;               // node whose output becomes a leaf that requires grad
-  bool input_gradient = false;            // the model's first input becomes that leaf instead
-  std::unordered_set<int> guided;         // ReLU module nodes whose outputs get GuidedGradient
-  bool guided_times_output = false;       // FlashTorch's variant
-  int objective_node = -1;                // activation maximisation: the layer whose channels count
-  std::vector<int64_t> objective_channels;  // image i's channel
-  at::Tensor objective;                   // sum over images of mean(output[i, channel i]), at the layer's return
-  at::Tensor objective_terms;             // its terms, detached [N]
-  std::vector<int64_t> objective_shape;   // that output's shape (also when a channel is out of range)
-  at::Tensor activation;                  // that leaf
+  std::vector<ReturnHook*> hooks;         // the features' views of module returns (tap_kernel)
+  bool input_as_leaf = false;             // the model's first input becomes an autograd leaf
+  at::Tensor input_leaf;                  // that leaf
 };
 
 thread_local Recorder* active_recorder = nullptr;
@@ -129,64 +122,21 @@ void hint_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   }
 }
 
-// Guided backpropagation at a ReLU's output y: the identity forward; backward, the gradient's positive
-// part (times y for FlashTorch's variant). ReLU's own backward then keeps it only where y > 0, so
-// together they give max(g, 0) * [y > 0] (Springenberg et al.) or max(g, 0) * y (FlashTorch).
-struct GuidedGradient : public torch::autograd::Function<GuidedGradient> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& y, bool times_output) {
-    ctx->saved_data["times_output"] = times_output;
-    if (times_output) ctx->save_for_backward({y});
-    return y.clone();  // a new tensor: code after the module may change its output in place
-  }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
-    at::Tensor g = grads[0].clamp_min(0);
-    if (ctx->saved_data["times_output"].toBool()) g = g * ctx->get_saved_variables()[0];
-    return {g, at::Tensor()};
-  }
-};
-
-// tap(self, x) -> x, the module's output as it returns, except where the recorder asks for more:
-// - the gradient target's first call (CAMs): the rest of the forward is recorded for autograd from a
-//   detached copy A of x, and a clone of A is returned. Autograd then yields d(score)/dA for the
-//   module's own output, however the code after it (an in-place ReLU, say) changes the tensor it
-//   received, and nothing below the target is recorded at all;
-// - the objective node's first call (activation maximisation): the channel means are taken from x;
-// - a guided ReLU module (saliency): x passes through GuidedGradient.
+// tap(self, x) -> x, the module's output as it returns, or what the recorder's hooks hand on instead
+// (ReturnHook: the features' business, not the capture's).
 void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
   c10::IValue x = torch::jit::pop(*stack);
   c10::IValue self = torch::jit::pop(*stack);
   Recorder* rec = active_recorder;
-  if (rec && rec->gradient_target >= 0 && !rec->activation.defined() && self.isObject() && x.isTensor()) {
+  if (rec && !rec->hooks.empty() && self.isObject() && x.isTensor()) {
     auto it = rec->node_of->find(&self.toObjectRef());
-    if (it != rec->node_of->end() && it->second == rec->gradient_target) {
-      rec->activation = x.toTensor().detach().clone().requires_grad_(true);
-      at::GradMode::set_enabled(true);
-      torch::jit::push(*stack, rec->activation.clone());
-      return;
-    }
-  }
-  if (rec && rec->objective_node >= 0 && rec->objective_shape.empty() && self.isObject() && x.isTensor()) {
-    auto it = rec->node_of->find(&self.toObjectRef());
-    if (it != rec->node_of->end() && it->second == rec->objective_node) {
-      // Taken as the layer returns, as FlashTorch's forward hook takes it: an in-place op after the
-      // layer (ReLU(inplace=True)) changes neither the value nor its gradient.
-      const at::Tensor& out = x.toTensor();
-      rec->objective_shape = out.sizes().vec();
-      const auto& channels = rec->objective_channels;
-      if (out.dim() >= 2 && out.size(0) == static_cast<int64_t>(channels.size()) &&
-          std::all_of(channels.begin(), channels.end(), [&](int64_t c) { return c >= 0 && c < out.size(1); })) {
-        std::vector<at::Tensor> means;
-        for (std::size_t i = 0; i < channels.size(); ++i) means.push_back(out[static_cast<int64_t>(i)][channels[i]].mean());
-        const at::Tensor terms = at::stack(means);
-        rec->objective = terms.sum();
-        rec->objective_terms = terms.detach();
+    if (it != rec->node_of->end()) {
+      at::Tensor t = x.toTensor();
+      for (ReturnHook* hook : rec->hooks) {
+        at::Tensor replaced = hook->on_return(it->second, t);
+        if (replaced.defined()) t = std::move(replaced);
       }
-    }
-  }
-  if (rec && !rec->guided.empty() && self.isObject() && x.isTensor() && x.toTensor().requires_grad()) {
-    auto it = rec->node_of->find(&self.toObjectRef());
-    if (it != rec->node_of->end() && rec->guided.count(it->second)) {
-      torch::jit::push(*stack, GuidedGradient::apply(x.toTensor(), rec->guided_times_output));
+      torch::jit::push(*stack, std::move(t));
       return;
     }
   }
@@ -332,11 +282,11 @@ c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::
   rec.node_of = &impl.node_of;
   WarningCollector collect(impl.warnings);
   try {
-    torch::NoGradGuard no_grad;  // the tap turns autograd on above a gradient target
+    torch::NoGradGuard no_grad;  // a hook may turn autograd on from a module's return (the CAMs' leaf)
     std::vector<c10::IValue> inputs = make_inputs(options.inputs, options.input_data, device);
     batches_to_image_lists(impl, inputs);
-    if (rec.input_gradient && !inputs.empty() && inputs[0].isTensor()) {
-      rec.activation = inputs[0].toTensor().requires_grad_(true);
+    if (rec.input_as_leaf && !inputs.empty() && inputs[0].isTensor()) {
+      rec.input_leaf = inputs[0].toTensor().requires_grad_(true);
       at::GradMode::set_enabled(true);  // for this forward only: the guard above restores the mode
     }
     RecorderScope scope(rec);
@@ -531,106 +481,36 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
 
 namespace cnnviz {
 
-GradientRun run_for_activation_gradient(Model::Impl& impl, const CaptureOptions& options, int target_node) {
+ForwardRun run_forward(Model::Impl& impl, const CaptureOptions& options, const ForwardRequest& request) {
   check_input_count(impl, options.inputs.size());
-  GradientRun run;
-  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, target_node);
+  ForwardRun run;
+  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, request.gradient_from);
   Recorder rec;
-  rec.gradient_target = target_node;
+  rec.hooks = request.hooks;
+  rec.input_as_leaf = request.input_as_leaf;
   run.output = run_recorded(impl, options, impl.device, rec);
-  if (!rec.activation.defined()) {
-    const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(target_node));
-    throw Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path +
-                                       "' did not run for this input or does not return a tensor; pick another --layer");
-  }
-  run.activation = rec.activation;
+  run.input_leaf = rec.input_leaf;
   run.calls = std::move(rec.calls);
   return run;
 }
 
-}  // namespace cnnviz
-
-namespace cnnviz {
-
-std::vector<int> relu_module_nodes(const Model::Impl& impl) {
-  std::vector<int> nodes;
-  for (std::size_t i = 0; i < impl.modules.size(); ++i) {
-    const auto name = impl.modules[i].type()->name();
-    // Traced files mangle the qualified name (torch.nn.modules.activation.___torch_mangle_3.ReLU).
-    if (name && name->name() == "ReLU" && name->qualifiedName().find("torch.nn.modules.activation.") != std::string::npos) {
-      nodes.push_back(static_cast<int>(i));
-    }
+at::Tensor gradient_of(const at::Tensor& score, const at::Tensor& leaf, const std::string& no_path, const std::string& backward,
+                       bool retain_graph) {
+  if (!score.defined() || !score.requires_grad() || !leaf.defined()) throw Error(ErrorKind::kModel, no_path);
+  at::Tensor g;
+  try {
+    g = torch::autograd::grad({score}, {leaf}, /*grad_outputs=*/{}, retain_graph, /*create_graph=*/false, /*allow_unused=*/true)[0];
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::kExecution, backward + " failed: " + torch_error_message(e));
   }
-  return nodes;
+  if (!g.defined()) throw Error(ErrorKind::kModel, no_path);
+  return g;
 }
 
-ObjectiveRun run_for_channel_objective(Model::Impl& impl, const CaptureOptions& options, int node, const std::vector<int64_t>& channels) {
-  check_input_count(impl, options.inputs.size());
-  ObjectiveRun run;
-  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, /*gradient_from=*/0);
-  Recorder rec;
-  rec.input_gradient = true;
-  rec.objective_node = node;
-  rec.objective_channels = channels;
-  run_recorded(impl, options, impl.device, rec);
+Error layer_did_not_run(const Model::Impl& impl, int node) {
   const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(node));
-  if (rec.objective_shape.empty()) {
-    throw Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path +
-                                       "' did not run for this input or does not return a tensor; pick another --layer");
-  }
-  if (!rec.objective.defined()) {
-    const auto& s = rec.objective_shape;
-    throw Error::usage("layer '" + n.path + "' outputs " + shape_to_string(s) +
-                       (s.size() < 2 ? ", which has no channels" : ", so --filters must be 0 to " + std::to_string(s[1] - 1)));
-  }
-  run.input = rec.activation;
-  run.objective = rec.objective;
-  const at::Tensor terms = rec.objective_terms.to(at::kCPU, at::kFloat).contiguous();
-  run.values.assign(terms.data_ptr<float>(), terms.data_ptr<float>() + terms.numel());
-  return run;
-}
-
-GradientRun run_for_input_gradient(Model::Impl& impl, const CaptureOptions& options, ReluBackward relu) {
-  check_input_count(impl, options.inputs.size());
-  Recorder rec;
-  rec.input_gradient = true;
-  if (relu != ReluBackward::kPlain) {
-    const std::vector<int> nodes = relu_module_nodes(impl);
-    if (nodes.empty()) {
-      throw Error(ErrorKind::kModel, "'" + impl.file.path + "' has no torch.nn.ReLU modules, which guided backpropagation changes; "
-                                                          "use --method vanilla");
-    }
-    rec.guided.insert(nodes.begin(), nodes.end());
-    rec.guided_times_output = relu == ReluBackward::kGuidedTimesOutput;
-  }
-  GradientRun run;
-  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, /*gradient_from=*/0);
-  run.output = run_recorded(impl, options, impl.device, rec);
-  run.activation = rec.activation;
-  run.calls = std::move(rec.calls);
-  return run;
-}
-
-const at::Tensor& class_scores(const Model::Impl& impl, const c10::IValue& output, int64_t n, const std::string& explainers) {
-  const at::Tensor* out = first_tensor(output, true);
-  if (!out || out->dim() != 2 || out->size(0) != n) {
-    throw Error(ErrorKind::kData, "the output of '" + impl.file.path + "' is " +
-                                      (out ? shape_to_string(out->sizes().vec()) : std::string("not a tensor")) +
-                                      ", not class scores [N, K]; " + explainers + " explain classifiers");
-  }
-  return *out;
-}
-
-void check_class_index(int64_t c, int64_t classes) {
-  if (c < 0 || c >= classes) {
-    throw Error::usage("--class " + std::to_string(c) + " is out of range: the model has " + std::to_string(classes) +
-                       " classes (0 to " + std::to_string(classes - 1) + ")");
-  }
-}
-
-at::Tensor scale_min_max(const at::Tensor& m) {
-  const at::Tensor shifted = m - m.min();
-  return shifted / (1e-7 + shifted.max());
+  return Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path +
+                                      "' did not run for this input or does not return a tensor; pick another --layer");
 }
 
 at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input, int64_t max_memory_bytes,
