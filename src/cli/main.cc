@@ -4,7 +4,6 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
-#include <fmt/format.h>
 
 #include <functional>
 #include <new>
@@ -43,10 +42,10 @@ std::string unknown_command_message(const std::vector<Command>& commands, int ar
       const std::size_t d = cnnviz::edit_distance(word, c.app->get_name());
       if (d < best) best = d, nearest = c.app->get_name();
     }
-    std::vector<std::string> names;
-    for (const auto& c : commands) names.push_back(c.app->get_name());
+    std::string names;
+    for (const auto& c : commands) names += (names.empty() ? "" : ", ") + c.app->get_name();
     return fmt::format("'{}' is not a cnnviz command; {}use one of {}", cnnviz::one_line(word),
-                       nearest.empty() ? "" : "did you mean '" + nearest + "'? ", fmt::join(names, ", "));
+                       nearest.empty() ? "" : "did you mean '" + nearest + "'? ", names);
   }
   return "";
 }
