@@ -4,7 +4,9 @@
 // cnnviz rewrites each module type's forward graphs once, right after load, to call custom ops:
 // cnnviz::pre(self, first_arg) on entry and cnnviz::post(self, output) before returning (with
 // cnnviz::tap(self, output) before it when the output is a tensor). The ops look up
-// `self` in the model's object -> node map and report to the recorder active on this thread. See
+// `self` in the model's object -> node map and report to the recorder active on this thread. The
+// capture itself only records calls, shapes and copies of chosen outputs; what a feature needs beyond
+// that it asks through a ReturnHook (capture/forward_run.h), which the tap op calls. See
 // docs/architecture.md for the design and its traps.
 
 #include "cnnviz/capture.h"
