@@ -31,6 +31,9 @@ struct CaptureOptions {
   /// Nodes whose output is copied, as it is when the module returns (before any later in-place op
   /// changes it), into CaptureResult::outputs. The first call of each counts.
   std::vector<int> keep_outputs;
+  /// Dry-run the model on the meta device first: the memory guard, and CaptureResult::estimated_bytes.
+  /// false when the caller has already checked this forward (check_capture_memory, check_image_forward).
+  bool dry_run = true;
 };
 
 /// The calls of one forward pass in call order (a parent before its children), plus notes for the user.
@@ -41,12 +44,21 @@ struct CaptureResult {
   std::map<int, FloatArray> outputs;  ///< node -> its first call's output (float32, on the CPU)
 };
 
+/// What the memory guard found.
+struct MemoryCheck {
+  int64_t estimated_bytes = 0;
+  /// The calls of the meta-device dry run, shapes as a real forward makes them; empty when the model
+  /// does not run on the meta device (`notes` says why).
+  std::vector<ModuleCall> calls;
+  std::vector<std::string> notes;
+};
+
 /// The memory guard of capture_module_calls on its own, for callers that check before they build the
 /// inputs (before preprocessing an image to --input, say): only options.inputs' shapes are used, and
 /// `extra_bytes` held besides the run are added. `gradient_from` >= 0 estimates a gradient run from
-/// that node, as the CAM family makes (0, the root: everything counts twice). Returns the estimate;
-/// throws Error(kResource) above options.max_memory_bytes (0: never), and kData for a wrong input count.
-int64_t check_capture_memory(Model& model, const CaptureOptions& options, int64_t extra_bytes = 0, int gradient_from = -1);
+/// that node, as the CAM family makes (0, the root: everything counts twice). Throws Error(kResource)
+/// above options.max_memory_bytes (0: never), and kData for a wrong input count.
+MemoryCheck check_capture_memory(Model& model, const CaptureOptions& options, int64_t extra_bytes = 0, int gradient_from = -1);
 
 /// Runs the model once on random inputs (torch.rand, as torchinfo; zeros for int64) and records every
 /// submodule call. Before allocating anything it checks the input count against the forward's

@@ -29,6 +29,7 @@ struct ModuleNode {
   std::string path;        ///< dotted attribute path, "" for the root ("layer1.0.conv1")
   std::string var_name;    ///< last path component; the class name for the root
   std::string class_name;  ///< original Python class name ("Conv2d", "BasicBlock")
+  std::string qualified_class;  ///< with its module ("torch.nn.modules.conv.Conv2d", "__main__.Net")
   int depth = 0;           ///< 0 for the root
   int parent = -1;         ///< index of the parent node, -1 for the root
   bool is_leaf = true;     ///< has no child modules

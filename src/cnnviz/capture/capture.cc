@@ -1,22 +1,14 @@
-// Per-module capture for TorchScript models.
-//
-// LibTorch has no forward hooks for loaded TorchScript modules (pytorch/pytorch#25888, #86818), so
-// cnnviz rewrites each module type's forward graphs once, right after load, to call custom ops:
-// cnnviz::pre(self, first_arg) on entry and cnnviz::post(self, output) before returning (with
-// cnnviz::tap(self, output) before it when the output is a tensor). The ops look up
-// `self` in the model's object -> node map and report to the recorder active on this thread. The
-// capture itself only records calls, shapes and copies of chosen outputs; what a feature needs beyond
-// that it asks through a ReturnHook (capture/forward_run.h), which the tap op calls. See
-// docs/architecture.md for the design and its traps.
+// The capture core: one forward of a model's runtime with a Recorder observing its module calls.
+// It records calls, shapes and copies of chosen outputs, and runs the memory guard's meta-device dry
+// run; what a feature needs beyond that it asks through a ReturnHook (capture/forward_run.h), which the
+// Recorder calls as each module returns. Nothing here knows a file format (model/model_runtime.h) or a
+// feature. See docs/architecture.md for the design and its traps.
 
 #include "cnnviz/capture.h"
 
 #include <torch/csrc/autograd/autograd.h>
-#include <torch/csrc/jit/api/function_impl.h>
-#include <torch/csrc/jit/ir/ir.h>
 
 #include <algorithm>
-#include <regex>
 #include <unordered_set>
 
 #include "cnnviz/error.h"
@@ -51,163 +43,63 @@ const at::Tensor* first_tensor(const c10::IValue& v, bool whole_output) {
 
 namespace {
 
-/// Collects the calls of one forward pass; installed thread-locally around it.
-struct Recorder {
-  const std::unordered_map<const c10::ivalue::Object*, int>* node_of = nullptr;
-  std::vector<ModuleCall> calls;
-  std::vector<int> open;                  // indices into calls of the calls still running
-  int returned = 0;                       // calls that have returned so far
-  std::unordered_set<int> keep;           // nodes whose output is copied
-  std::map<int, FloatArray> outputs;      // the copies
-  std::vector<ReturnHook*> hooks;         // the features' views of module returns (tap_kernel)
-  bool input_as_leaf = false;             // the model's first input becomes an autograd leaf
-  at::Tensor input_leaf;                  // that leaf
-};
-
-thread_local Recorder* active_recorder = nullptr;
-
 std::vector<int64_t> shape_of(const at::Tensor* t) {
   if (!t || !t->defined()) return {};
   return t->sizes().vec();
 }
 
-void pre_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
-  c10::IValue arg = torch::jit::pop(*stack);
-  c10::IValue self = torch::jit::pop(*stack);
-  Recorder* rec = active_recorder;
-  if (!rec || !self.isObject()) return;
-  auto it = rec->node_of->find(&self.toObjectRef());
-  if (it == rec->node_of->end()) return;
-  ModuleCall call;
-  call.node = it->second;
-  call.input_shape = shape_of(first_tensor(arg, false));
-  rec->open.push_back(static_cast<int>(rec->calls.size()));
-  rec->calls.push_back(std::move(call));
-}
+/// Collects the calls of one forward pass, and hands each module's output to the features' hooks.
+struct Recorder : CallObserver {
+  std::vector<ModuleCall> calls;
+  std::vector<int> open;                  // indices into calls of the calls still running
+  int returned = 0;                       // calls that have returned so far
+  std::unordered_set<int> keep;           // nodes whose output is copied
+  std::map<int, FloatArray> outputs;      // the copies
+  std::vector<ReturnHook*> hooks;         // the features' views of module returns
+  bool input_as_leaf = false;             // the model's first input becomes an autograd leaf
+  at::Tensor input_leaf;                  // that leaf
 
-void post_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
-  c10::IValue out = torch::jit::pop(*stack);
-  c10::IValue self = torch::jit::pop(*stack);
-  Recorder* rec = active_recorder;
-  if (!rec || !self.isObject() || rec->open.empty()) return;
-  auto it = rec->node_of->find(&self.toObjectRef());
-  if (it == rec->node_of->end()) return;
-  ModuleCall& call = rec->calls[static_cast<std::size_t>(rec->open.back())];
-  rec->open.pop_back();
-  const at::Tensor* t = first_tensor(out, true);
-  call.output_shape = shape_of(t);
-  call.output_elem_bytes = t && t->defined() ? static_cast<int64_t>(t->element_size()) : 0;
-  call.finished = true;
-  call.finish_order = rec->returned++;
-  if (t && t->defined() && rec->keep.count(call.node) && !rec->outputs.count(call.node)) {
-    rec->outputs.emplace(call.node, to_float_array(*t));
+  void on_enter(int node, const c10::IValue& first_arg) override {
+    ModuleCall call;
+    call.node = node;
+    call.input_shape = shape_of(first_tensor(first_arg, false));
+    open.push_back(static_cast<int>(calls.size()));
+    calls.push_back(std::move(call));
   }
-}
 
-// hint(self, x): `self` returned `x` without computing anything, so the trace kept no output for it
-// (see instrument_for_capture): x is its output and its input, set on its last call if that has none.
-void hint_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
-  c10::IValue x = torch::jit::pop(*stack);
-  c10::IValue self = torch::jit::pop(*stack);
-  Recorder* rec = active_recorder;
-  if (!rec || !self.isObject() || !x.isTensor()) return;
-  auto it = rec->node_of->find(&self.toObjectRef());
-  if (it == rec->node_of->end()) return;
-  for (auto call = rec->calls.rbegin(); call != rec->calls.rend(); ++call) {
-    if (call->node != it->second) continue;
-    if (call->finished && call->output_shape.empty() && call->input_shape.empty()) {
-      const at::Tensor& t = x.toTensor();
-      call->input_shape = call->output_shape = t.sizes().vec();
-      call->output_elem_bytes = static_cast<int64_t>(t.element_size());
+  at::Tensor on_tensor_return(int node, const at::Tensor& x) override {
+    at::Tensor t;
+    for (ReturnHook* hook : hooks) {
+      at::Tensor replaced = hook->on_return(node, t.defined() ? t : x);
+      if (replaced.defined()) t = std::move(replaced);
     }
-    return;
+    return t;
   }
-}
 
-// tap(self, x) -> x, the module's output as it returns, or what the recorder's hooks hand on instead
-// (ReturnHook: the features' business, not the capture's).
-void tap_kernel(const c10::OperatorHandle&, torch::jit::Stack* stack) {
-  c10::IValue x = torch::jit::pop(*stack);
-  c10::IValue self = torch::jit::pop(*stack);
-  Recorder* rec = active_recorder;
-  if (rec && !rec->hooks.empty() && self.isObject() && x.isTensor()) {
-    auto it = rec->node_of->find(&self.toObjectRef());
-    if (it != rec->node_of->end()) {
-      at::Tensor t = x.toTensor();
-      for (ReturnHook* hook : rec->hooks) {
-        at::Tensor replaced = hook->on_return(it->second, t);
-        if (replaced.defined()) t = std::move(replaced);
+  void on_exit(int node, const c10::IValue& out) override {
+    if (open.empty()) return;
+    ModuleCall& call = calls[static_cast<std::size_t>(open.back())];
+    open.pop_back();
+    const at::Tensor* t = first_tensor(out, true);
+    call.output_shape = shape_of(t);
+    call.output_elem_bytes = t && t->defined() ? static_cast<int64_t>(t->element_size()) : 0;
+    call.finished = true;
+    call.finish_order = returned++;
+    if (t && t->defined() && keep.count(node) && !outputs.count(node)) outputs.emplace(node, to_float_array(*t));
+  }
+
+  // The module's last call, if it kept no shapes, gets `x` as its input and output (torchinfo's
+  // shapes for a traced nn.Identity's row).
+  void on_pass_through(int node, const at::Tensor& x) override {
+    for (auto call = calls.rbegin(); call != calls.rend(); ++call) {
+      if (call->node != node) continue;
+      if (call->finished && call->output_shape.empty() && call->input_shape.empty()) {
+        call->input_shape = call->output_shape = x.sizes().vec();
+        call->output_elem_bytes = static_cast<int64_t>(x.element_size());
       }
-      torch::jit::push(*stack, std::move(t));
       return;
     }
   }
-  torch::jit::push(*stack, std::move(x));
-}
-
-// CONSERVATIVE alias analysis marks the ops as having side effects, so dead-code elimination and
-// code motion leave them alone (with FROM_SCHEMA the output-less post ops were removed).
-TORCH_LIBRARY(cnnviz, m) {
-  m.def(torch::schema("cnnviz::pre(Any self, Any arg) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
-        torch::CppFunction::makeFromBoxedFunction<&pre_kernel>());
-  m.def(torch::schema("cnnviz::post(Any self, Any out) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
-        torch::CppFunction::makeFromBoxedFunction<&post_kernel>());
-  m.def(torch::schema("cnnviz::tap(Any self, Tensor x) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
-        torch::CppFunction::makeFromBoxedFunction<&tap_kernel>());
-  m.def(torch::schema("cnnviz::hint(Any self, Tensor x) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
-        torch::CppFunction::makeFromBoxedFunction<&hint_kernel>());
-}
-
-/// Installs a recorder for the current thread for the lifetime of the guard.
-class RecorderScope {
- public:
-  explicit RecorderScope(Recorder& rec) : previous_(active_recorder) { active_recorder = &rec; }
-  ~RecorderScope() { active_recorder = previous_; }
-  RecorderScope(const RecorderScope&) = delete;
-  RecorderScope& operator=(const RecorderScope&) = delete;
-
- private:
-  Recorder* previous_;
-};
-
-/// Swaps every tensor held by the model's modules (parameters, buffers, tensor attributes) for an
-/// empty tensor of the same shape on the `meta` device, and every dict and list attribute for a copy,
-/// and swaps the originals back on destruction.
-class MetaSwap {
- public:
-  explicit MetaSwap(torch::jit::Module& root) {
-    std::unordered_set<const c10::ivalue::Object*> done;
-    for (const auto& named : root.named_modules()) {
-      c10::intrusive_ptr<c10::ivalue::Object> obj = named.value._ivalue();
-      if (!done.insert(obj.get()).second) continue;
-      for (std::size_t i = 0; i < obj->slots().size(); ++i) {
-        const c10::IValue& v = obj->getSlot(i);
-        if (v.isGenericDict() || v.isList()) {
-          // A cache the forward fills (torchvision's AnchorGenerator keeps anchors in a dict): the dry run
-          // fills a copy, so no meta tensor is left behind for the real run.
-          saved_.push_back({obj, i, v});
-          obj->setSlot(i, v.isGenericDict() ? c10::IValue(v.toGenericDict().copy()) : c10::IValue(v.toList().copy()));
-          continue;
-        }
-        if (!v.isTensor() || !v.toTensor().defined()) continue;
-        saved_.push_back({obj, i, v});
-        obj->setSlot(i, at::empty_like(v.toTensor(), at::TensorOptions().device(c10::kMeta)));
-      }
-    }
-  }
-  ~MetaSwap() {
-    for (auto& s : saved_) s.object->setSlot(s.slot, std::move(s.value));
-  }
-  MetaSwap(const MetaSwap&) = delete;
-  MetaSwap& operator=(const MetaSwap&) = delete;
-
- private:
-  struct Saved {
-    c10::intrusive_ptr<c10::ivalue::Object> object;
-    std::size_t slot;
-    c10::IValue value;
-  };
-  std::vector<Saved> saved_;
 };
 
 std::vector<c10::IValue> make_inputs(const std::vector<InputSpec>& specs, const std::vector<FloatArray>& data,
@@ -240,38 +132,6 @@ std::vector<c10::IValue> make_inputs(const std::vector<InputSpec>& specs, const 
   return inputs;
 }
 
-// A forward that takes a list of images (torchvision's detectors: forward(images: List[Tensor], ...))
-// gets each --input batch as the list of its images, as the eager model iterates over a batch tensor.
-void batches_to_image_lists(const Model::Impl& impl, std::vector<c10::IValue>& inputs) {
-  const auto& args = impl.module.get_method("forward").function().getSchema().arguments();
-  for (std::size_t i = 0; i < inputs.size() && i + 1 < args.size(); ++i) {
-    const auto list = args[i + 1].type()->cast<c10::ListType>();
-    if (!list || !list->getElementType()->isSubtypeOf(*c10::TensorType::get()) || !inputs[i].isTensor()) continue;
-    const at::Tensor batch = inputs[i].toTensor();
-    if (batch.dim() < 1) continue;
-    c10::List<at::Tensor> images;
-    for (const at::Tensor& image : batch.unbind(0)) images.push_back(image);
-    inputs[i] = images;
-  }
-}
-
-void check_input_count(const Model::Impl& impl, std::size_t given) {
-  const auto& schema = impl.module.get_method("forward").function().getSchema();
-  std::size_t required = 0, total = 0;
-  std::string names;
-  for (std::size_t i = 1; i < schema.arguments().size(); ++i) {  // skip self
-    const auto& arg = schema.arguments()[i];
-    ++total;
-    if (!arg.default_value()) ++required;
-    names += (names.empty() ? "" : ", ") + arg.name() + ": " + arg.type()->annotation_str();
-  }
-  if (given >= required && given <= total) return;
-  const std::string expected = required == total ? std::to_string(total) : std::to_string(required) + " to " + std::to_string(total);
-  throw Error(ErrorKind::kData, "'" + impl.file.path + "' forward(" + names + ") takes " + expected + " input" +
-                                    (total == 1 ? "" : "s") + " but " + std::to_string(given) +
-                                    " --input " + (given == 1 ? "was" : "were") + " given; pass one --input per argument");
-}
-
 std::string describe_node(const ModuleTree& tree, int node) {
   const ModuleNode& n = tree.nodes[static_cast<std::size_t>(node)];
   return (n.path.empty() ? n.class_name : n.path) + " (" + n.class_name + ")";
@@ -281,24 +141,21 @@ std::string describe_node(const ModuleTree& tree, int node) {
 /// out-of-memory failure, else Error(kExecution) naming the module it failed in and the last one that
 /// finished.
 c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::Device device, Recorder& rec) {
-  rec.node_of = &impl.node_of;
   WarningCollector collect(impl.warnings);
   try {
     torch::NoGradGuard no_grad;  // a hook may turn autograd on from a module's return (the CAMs' leaf)
     std::vector<c10::IValue> inputs = make_inputs(options.inputs, options.input_data, device);
-    batches_to_image_lists(impl, inputs);
     if (rec.input_as_leaf && !inputs.empty() && inputs[0].isTensor()) {
       rec.input_leaf = inputs[0].toTensor().requires_grad_(true);
       at::GradMode::set_enabled(true);  // for this forward only: the guard above restores the mode
     }
-    RecorderScope scope(rec);
-    return impl.module.forward(std::move(inputs));
+    return impl.runtime->forward(std::move(inputs), &rec);
   } catch (const std::exception& e) {
     std::string where, last;
-    if (!rec.open.empty()) where = " in " + describe_node(impl.tree, rec.calls[static_cast<std::size_t>(rec.open.back())].node);
+    if (!rec.open.empty()) where = " in " + describe_node(impl.tree(), rec.calls[static_cast<std::size_t>(rec.open.back())].node);
     for (auto it = rec.calls.rbegin(); it != rec.calls.rend(); ++it) {
       if (it->finished) {
-        last = "; executed layers up to " + describe_node(impl.tree, it->node);
+        last = "; executed layers up to " + describe_node(impl.tree(), it->node);
         break;
       }
     }
@@ -339,76 +196,6 @@ std::string describe_inputs(const std::vector<InputSpec>& specs) {
 
 }  // namespace
 
-namespace {
-
-// torch.jit.trace keeps no output for a module that returns its input unchanged (nn.Identity, or
-// StochasticDepth in eval mode): its forward becomes forward(self) -> None, called with no argument,
-// and the caller goes on with the value it already had. That value is the last tensor computed before
-// the call (`x = self.stochastic_depth(x)` right after x is made), or the forward's own input when
-// nothing was computed before (`res = self.proj(x)`), so a hint op after the call gives the module
-// that tensor as its input and output (torchinfo's shapes for such a row).
-void add_pass_through_hints(torch::jit::Block* block, c10::Symbol hint) {
-  for (torch::jit::Node* node : block->nodes()) {
-    for (torch::jit::Block* inner : node->blocks()) add_pass_through_hints(inner, hint);
-    // A module called again in a trace gets forward1, forward2, ...
-    static const std::regex forward_name("forward([0-9]+|__[0-9]+)?");
-    if (node->kind() != c10::prim::CallMethod || !std::regex_match(node->s(c10::attr::name), forward_name) || node->inputs().size() != 1 ||
-        node->outputs().size() != 1 || node->output()->type()->kind() != c10::TypeKind::NoneType) {
-      continue;
-    }
-    torch::jit::Value* last = nullptr;
-    for (torch::jit::Node* prev = node->prev(); prev != block->param_node() && !last; prev = prev->prev()) {
-      for (torch::jit::Value* out : prev->outputs()) {
-        if (out->type()->isSubtypeOf(*c10::TensorType::get())) last = out;
-      }
-    }
-    // Called first thing (`res = self.proj(x)` in MaxViT): what it passed on is the block's input.
-    for (auto it = block->inputs().rbegin(); !last && it != block->inputs().rend(); ++it) {
-      if ((*it)->type()->isSubtypeOf(*c10::TensorType::get())) last = *it;
-    }
-    if (!last) continue;
-    torch::jit::WithInsertPoint after(node->next());
-    block->owningGraph()->insert(hint, {node->input(0), last});
-  }
-}
-
-}  // namespace
-
-void instrument_for_capture(torch::jit::Module& module) {
-  static const std::regex forward_name("forward([0-9]+|__[0-9]+)?");
-  const c10::Symbol pre = c10::Symbol::fromQualString("cnnviz::pre");
-  const c10::Symbol post = c10::Symbol::fromQualString("cnnviz::post");
-  const c10::Symbol tap = c10::Symbol::fromQualString("cnnviz::tap");
-  const c10::Symbol hint = c10::Symbol::fromQualString("cnnviz::hint");
-  std::unordered_set<const c10::ClassType*> done;
-  for (const auto& named : module.named_modules()) {
-    const c10::ClassTypePtr type = named.value.type();
-    if (!done.insert(type.get()).second) continue;  // instances of one type share its graphs
-    for (torch::jit::Function* fn : type->methods()) {
-      if (!std::regex_match(fn->name(), forward_name)) continue;
-      auto* graph_fn = dynamic_cast<torch::jit::GraphFunction*>(fn);
-      if (!graph_fn) continue;
-      std::shared_ptr<torch::jit::Graph> graph = graph_fn->graph();
-      torch::jit::Value* self = graph->inputs().at(0);
-      {
-        torch::jit::WithInsertPoint at_start(*graph->nodes().begin());
-        torch::jit::Value* arg = graph->inputs().size() > 1 ? graph->inputs()[1] : graph->insertConstant(c10::IValue());
-        graph->insert(pre, {self, arg});
-      }
-      {
-        torch::jit::WithInsertPoint at_return(graph->return_node());
-        torch::jit::Value* out = graph->outputs().at(0);
-        if (out->type()->isSubtypeOf(*c10::TensorType::get())) {
-          out = graph->insert(tap, {self, out});
-          graph->return_node()->replaceInput(0, out);
-        }
-        graph->insert(post, {self, out});
-      }
-      add_pass_through_hints(graph->block(), hint);
-    }
-  }
-}
-
 // The memory guard: refuses inputs that cannot fit, then dry-runs the model on the meta device
 // (shapes without data) and refuses when inputs + every leaf's output (+ copies of kept outputs)
 // exceed options.max_memory_bytes. Returns the estimate; adds a note when no dry run was possible.
@@ -417,27 +204,27 @@ void instrument_for_capture(torch::jit::Module& module) {
 // leaf outputs from that node's first call on count twice: autograd keeps them for the backward pass,
 // which makes a gradient of the same size.
 // `extra_bytes`: memory the caller holds besides the run (e.g. preprocessing buffers), added to both checks.
-static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, std::vector<std::string>& notes,
-                            int gradient_from = -1, int64_t extra_bytes = 0) {
+static MemoryCheck guard_memory(Model::Impl& impl, const CaptureOptions& options, int gradient_from = -1, int64_t extra_bytes = 0) {
+  MemoryCheck check;
   // The inputs alone may not fit: refuse before allocating them, even on the meta device.
   int64_t input_bytes = inputs_bytes(options.inputs);
   if (__builtin_add_overflow(input_bytes, std::max<int64_t>(extra_bytes, 0), &input_bytes)) input_bytes = std::numeric_limits<int64_t>::max();
   const std::string inputs = describe_inputs(options.inputs) + (extra_bytes > 0 ? " with its preprocessing" : "");
   if (options.max_memory_bytes > 0) check_memory(input_bytes, options.max_memory_bytes, inputs);
-  int64_t estimated = input_bytes;
-  if (!impl.tree.frozen) {
+  int64_t& estimated = check.estimated_bytes;
+  estimated = input_bytes;
+  if (!impl.tree().frozen) {
     try {
       ensure_meta_kernels();
       Recorder dry;
-      MetaSwap swap(impl.module);
-      run_recorded(impl, options, c10::Device(c10::kMeta), dry);
+      impl.runtime->with_meta_weights([&] { run_recorded(impl, options, c10::Device(c10::kMeta), dry); });
       std::unordered_set<int> kept;
       bool in_backward = false;
       for (const ModuleCall& call : dry.calls) {
         in_backward = in_backward || call.node == gradient_from;
         const bool copied = std::count(options.keep_outputs.begin(), options.keep_outputs.end(), call.node) &&
                             kept.insert(call.node).second;
-        const bool leaf = impl.tree.nodes[static_cast<std::size_t>(call.node)].is_leaf;
+        const bool leaf = impl.tree().nodes[static_cast<std::size_t>(call.node)].is_leaf;
         const int64_t copies = (leaf ? (in_backward ? 2 : 1) : 0) + (copied ? 1 : 0);
         int64_t bytes = 0;
         if (__builtin_mul_overflow(shape_numel(call.output_shape), call.output_elem_bytes * copies, &bytes) ||
@@ -445,30 +232,34 @@ static int64_t guard_memory(Model::Impl& impl, const CaptureOptions& options, st
           estimated = std::numeric_limits<int64_t>::max();
         }
       }
+      check.calls = std::move(dry.calls);
     } catch (const std::exception& e) {
       // Some ops have no meta kernel, and traced files may hold CPU tensor constants.
-      notes.push_back("no memory estimate beyond the inputs: the model does not run on PyTorch's meta device (" +
+      check.notes.push_back("no memory estimate beyond the inputs: the model does not run on PyTorch's meta device (" +
                       torch_error_message(e).substr(0, 300) + ")");
     }
   }
   if (options.max_memory_bytes > 0) {
     check_memory(estimated, options.max_memory_bytes, "running '" + impl.file.path + "' on " + inputs);
   }
-  return estimated;
+  return check;
 }
 
-int64_t check_capture_memory(Model& model, const CaptureOptions& options, int64_t extra_bytes, int gradient_from) {
+MemoryCheck check_capture_memory(Model& model, const CaptureOptions& options, int64_t extra_bytes, int gradient_from) {
   Model::Impl& impl = model.impl();
-  check_input_count(impl, options.inputs.size());
-  std::vector<std::string> notes;  // capture_module_calls reports them when it runs
-  return guard_memory(impl, options, notes, gradient_from, extra_bytes);
+  impl.runtime->check_input_count(options.inputs.size());
+  return guard_memory(impl, options, gradient_from, extra_bytes);
 }
 
 CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) {
   Model::Impl& impl = model.impl();
-  check_input_count(impl, options.inputs.size());
+  impl.runtime->check_input_count(options.inputs.size());
   CaptureResult result;
-  result.estimated_bytes = guard_memory(impl, options, result.notes);
+  if (options.dry_run) {
+    MemoryCheck check = guard_memory(impl, options);
+    result.estimated_bytes = check.estimated_bytes;
+    result.notes = std::move(check.notes);
+  }
 
   Recorder rec;
   rec.keep.insert(options.keep_outputs.begin(), options.keep_outputs.end());
@@ -484,9 +275,9 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
 namespace cnnviz {
 
 ForwardRun run_forward(Model::Impl& impl, const CaptureOptions& options, const ForwardRequest& request) {
-  check_input_count(impl, options.inputs.size());
+  impl.runtime->check_input_count(options.inputs.size());
   ForwardRun run;
-  if (options.max_memory_bytes > 0) guard_memory(impl, options, run.notes, request.gradient_from);
+  if (options.max_memory_bytes > 0) run.notes = guard_memory(impl, options, request.gradient_from).notes;
   Recorder rec;
   rec.hooks = request.hooks;
   rec.input_as_leaf = request.input_as_leaf;
@@ -510,7 +301,7 @@ at::Tensor gradient_of(const at::Tensor& score, const at::Tensor& leaf, const st
 }
 
 Error layer_did_not_run(const Model::Impl& impl, int node) {
-  const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(node));
+  const ModuleNode& n = impl.tree().nodes.at(static_cast<std::size_t>(node));
   return Error(ErrorKind::kModel, "layer '" + n.path + "' (" + n.class_name + ") of '" + impl.file.path +
                                       "' did not run for this input or does not return a tensor; pick another --layer");
 }
@@ -522,8 +313,8 @@ at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input, int64_t
   options.inputs = {InputSpec{input.sizes().vec(), DType::kFloat32}};
   options.max_memory_bytes = max_memory_bytes;
   if (max_memory_bytes > 0) {
-    std::vector<std::string> ignored;
-    guard_memory(impl, options, notes ? *notes : ignored);
+    MemoryCheck check = guard_memory(impl, options);
+    if (notes) notes->insert(notes->end(), check.notes.begin(), check.notes.end());
   }
   const at::Tensor cpu = input.to(at::kCPU, at::kFloat).contiguous();
   options.input_data = {FloatArray{cpu.sizes().vec(), std::vector<float>(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel())}};

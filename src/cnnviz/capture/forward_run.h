@@ -2,8 +2,8 @@
 
 // Private to libcnnviz: the instrumented forward that the features build on. The capture core records
 // module calls and copies of chosen outputs (capture_module_calls); a feature that needs more registers
-// a ReturnHook, which sees each module's output tensor as the module returns (the tap op) and may hand
-// on another tensor instead. The hooks live with their features: the activation leaf with the CAMs
+// a ReturnHook, which sees each module's output tensor as the module returns (the runtime's
+// CallObserver::on_tensor_return; TorchScript's tap op) and may hand on another tensor instead. The hooks live with their features: the activation leaf with the CAMs
 // (attribution/cam.cc), guided backpropagation with saliency, the channel objective with activation
 // maximisation.
 

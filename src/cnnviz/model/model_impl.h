@@ -1,28 +1,27 @@
 #pragma once
 
-// Private to libcnnviz: the LibTorch side of Model, shared by model.cc, module_tree.cc and capture.cc.
+// Private to libcnnviz: the LibTorch side of Model, shared by the model, capture and attribution units.
 
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "cnnviz/model.h"
+#include "model/model_runtime.h"
 
 namespace cnnviz {
 
 struct Model::Impl {
   ModelFileInfo file;
-  torch::jit::Module module;
   c10::Device device{c10::kCPU};
-  ModuleTree tree;
-  std::vector<torch::jit::Module> modules;  ///< the module of each ModuleTree node
-  /// Live module object -> ModuleTree node, for the capture ops (which receive `self`).
-  std::unordered_map<const c10::ivalue::Object*, int> node_of;
+  std::unique_ptr<ModelRuntime> runtime;  ///< the loaded program, whatever its format
   /// Warnings the model's own code raised (TorchScript `warnings.warn`), each once.
   std::vector<std::string> warnings;
+
+  const ModuleTree& tree() const { return runtime->tree(); }
 };
 
 /// Routes LibTorch warnings (which would otherwise go to glog on stderr) into a list, each message
@@ -44,13 +43,6 @@ class WarningCollector : public c10::WarningHandler {
   std::vector<std::string>& sink_;
   c10::WarningHandler* previous_;
 };
-
-/// Builds the ModuleTree and node_of map of a loaded module (module_tree.cc).
-void build_module_tree(Model::Impl& impl);
-
-/// Rewrites every module type's forward methods to call the capture ops (capture.cc). Must run before
-/// the first forward: executors cache their graphs.
-void instrument_for_capture(torch::jit::Module& module);
 
 /// A float32 CPU copy of `t`, taken now: later in-place ops on `t` do not reach it (model.cc).
 FloatArray to_float_array(const at::Tensor& t);

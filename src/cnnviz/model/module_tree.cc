@@ -4,12 +4,23 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <map>
+#include <regex>
 #include <unordered_set>
 
-#include "model/model_impl.h"
+#include "model/torchscript_runtime.h"
 
 namespace cnnviz {
 namespace {
+
+// The Python class a TorchScript class name stands for: "__torch__.torch.nn.modules.activation.ReLU"
+// and a traced file's "__torch__.torch.nn.modules.activation.___torch_mangle_3.ReLU" are both
+// "torch.nn.modules.activation.ReLU".
+std::string python_class_name(std::string name) {
+  static const std::regex mangle("___torch_mangle_[0-9]+\\.");
+  name = std::regex_replace(name, mangle, "");
+  const std::string prefix = "__torch__.";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
 
 std::optional<KernelSize> kernel_size_from_ivalue(const c10::IValue& v) {
   KernelSize k;
@@ -157,7 +168,8 @@ void count_frozen_constants(const torch::jit::Module& root, ModuleTree& tree) {
 
 }  // namespace
 
-void build_module_tree(Model::Impl& impl) {
+ModuleTree build_module_tree(const torch::jit::Module& root, std::vector<torch::jit::Module>& modules,
+                             std::unordered_map<const c10::ivalue::Object*, int>& node_of) {
   ModuleTree tree;
   std::unordered_map<std::string, int> index_of_path;
   // torch.jit.script turns `self.alias = self.shared` into two module objects that share their
@@ -165,11 +177,12 @@ void build_module_tree(Model::Impl& impl) {
   // module the user wrote, so its second call is "(recursive)" as in torchinfo.
   std::map<std::pair<std::string, std::vector<const c10::TensorImpl*>>, std::vector<int>> same_params;
   std::vector<const c10::ivalue::Object*> object_of;
-  for (const auto& named : impl.module.named_modules()) {
+  for (const auto& named : root.named_modules()) {
     const torch::jit::Module& m = named.value;
     ModuleNode node;
     node.path = named.name;
     node.class_name = m.type()->name() ? m.type()->name()->name() : "Module";
+    node.qualified_class = m.type()->name() ? python_class_name(m.type()->name()->qualifiedName()) : node.class_name;
     const auto dot = node.path.rfind('.');
     node.var_name = node.path.empty() ? node.class_name : node.path.substr(dot == std::string::npos ? 0 : dot + 1);
     node.depth = node.path.empty() ? 0 : 1 + static_cast<int>(std::count(node.path.begin(), node.path.end(), '.'));
@@ -204,9 +217,9 @@ void build_module_tree(Model::Impl& impl) {
     index_of_path[node.path] = index;
     // A module object reachable under two names is attributed to the last one, as torchinfo's hook
     // registration does.
-    impl.node_of[m._ivalue().get()] = index;
+    node_of[m._ivalue().get()] = index;
     object_of.push_back(m._ivalue().get());
-    impl.modules.push_back(m);
+    modules.push_back(m);
     if (!signature.empty()) same_params[{node.class_name, signature}].push_back(index);
     tree.nodes.push_back(std::move(node));
   }
@@ -230,27 +243,27 @@ void build_module_tree(Model::Impl& impl) {
       for (int other : members) {
         if (other > target && !nested(index, other)) target = other;
       }
-      impl.node_of[object_of[static_cast<std::size_t>(index)]] = target;
+      node_of[object_of[static_cast<std::size_t>(index)]] = target;
     }
   }
 
   std::unordered_set<const c10::TensorImpl*> seen;
-  for (const auto& p : impl.module.parameters(/*recurse=*/true)) {
+  for (const auto& p : root.parameters(/*recurse=*/true)) {
     if (!seen.insert(p.unsafeGetTensorImpl()).second) continue;
     tree.total_params += p.numel();
     if (p.requires_grad()) tree.trainable_params += p.numel();
     tree.param_bytes += p.numel() * static_cast<int64_t>(p.element_size());
   }
-  for (const auto& b : impl.module.buffers(/*recurse=*/true)) tree.buffer_count += b.numel();
+  for (const auto& b : root.buffers(/*recurse=*/true)) tree.buffer_count += b.numel();
 
   if (tree.nodes.size() == 1 && tree.total_params == 0) {
-    count_frozen_constants(impl.module, tree);
+    count_frozen_constants(root, tree);
     tree.frozen = tree.constant_tensors > 0;
     // Frozen weights are graph constants: count them as the (non-trainable) params of the root.
     tree.total_params = tree.nodes[0].num_params = tree.constant_elements;
     tree.param_bytes = tree.nodes[0].param_bytes = tree.constant_bytes;
   }
-  impl.tree = std::move(tree);
+  return tree;
 }
 
 }  // namespace cnnviz
