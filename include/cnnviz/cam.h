@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cnnviz/capture.h"
 #include "cnnviz/float_array.h"
 #include "cnnviz/model.h"
 
@@ -47,6 +48,9 @@ struct CamRequest {
   int top_k = 0;                    ///< > 0: explain each image's k best classes instead (one forward, k backwards)
   CamMethod method = CamMethod::kGradCam;
   int64_t max_memory_bytes = 0;     ///< the memory guard's limit (0: none), as for capture_module_calls
+  /// The caller has run check_image_forward for this batch: the first forward is not guarded again
+  /// (ScoreCAM's masked batches still are).
+  bool input_checked = false;
 };
 
 /// One explained image.
@@ -59,9 +63,10 @@ struct CamResult {
 };
 
 /// The layer pytorch-grad-cam users pick when they do not choose one, found by torch-cam's rule: the
-/// module that returns last with an output [N, C, H, W] where H or W > 1 (resnet18: layer4). Throws Error(kModel) if
-/// none is.
-int auto_cam_layer(Model& model, const FloatArray& input);
+/// module that returns last with an output [N, C, H, W] where H or W > 1 (resnet18: layer4). Picked
+/// from `calls` when given (the memory guard's dry run: MemoryCheck::calls), else from a forward of
+/// `input`. Throws Error(kModel) if none is.
+int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& calls = {});
 
 /// Computes the map for a [1, C, H, W] input, exactly as pytorch-grad-cam 1.5 does: per-method weights,
 /// ReLU, min-max with eps 1e-7, bilinear resize to H x W (align_corners=False, as cv2.resize), ReLU and

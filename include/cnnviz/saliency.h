@@ -53,6 +53,9 @@ struct SaliencyRequest {
   uint64_t seed = 0;      ///< SmoothGrad: torch.Generator().manual_seed(seed); copy s is randn([1, C, H, W]), s = 0, 1, ...
   int batch_size = 16;    ///< SmoothGrad: noisy copies per forward
   int64_t max_memory_bytes = 0;  ///< the memory guard's limit (0: none), as for capture_module_calls
+  /// The caller has run check_image_forward for this image and min(batch_size, samples) copies, from
+  /// the root: no forward is guarded again.
+  bool input_checked = false;
 };
 
 /// One explained image.

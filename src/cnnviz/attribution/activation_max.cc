@@ -113,7 +113,7 @@ ActivationMaxResult maximize_activations(Model& model, const ActivationMaxReques
     if (objective.shape().empty()) throw layer_did_not_run(impl, request.layer);
     if (!objective.objective().defined()) {
       const auto& s = objective.shape();
-      const ModuleNode& n = impl.tree.nodes.at(static_cast<std::size_t>(request.layer));
+      const ModuleNode& n = impl.tree().nodes.at(static_cast<std::size_t>(request.layer));
       throw Error::usage("layer '" + n.path + "' outputs " + shape_to_string(s) +
                          (s.size() < 2 ? ", which has no channels" : ", so --filters must be 0 to " + std::to_string(s[1] - 1)));
     }

@@ -201,12 +201,17 @@ CamMethod parse_cam_method(std::string_view name) {
   return static_cast<CamMethod>(name_index(cam_method_names(), name, "--method"));
 }
 
-int auto_cam_layer(Model& model, const FloatArray& input) {
-  CaptureOptions o = options_for(input);
+int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& known_calls) {
+  std::vector<ModuleCall> ran;
+  if (known_calls.empty()) {
+    CaptureOptions o = options_for(input);
+    o.dry_run = false;
+    ran = capture_module_calls(model, o).calls;
+  }
   // "Last" by when the module returns, as torch-cam's forward hooks see it: ResNet's layer4 returns
   // after the ReLU inside its last block.
   int chosen = -1, chosen_order = -1;
-  for (const ModuleCall& call : capture_module_calls(model, o).calls) {
+  for (const ModuleCall& call : known_calls.empty() ? ran : known_calls) {
     const auto& s = call.output_shape;
     if (call.finished && call.node != 0 && s.size() == 4 && (s[2] > 1 || s[3] > 1) && call.finish_order > chosen_order) {
       chosen = call.node;
@@ -220,10 +225,10 @@ int auto_cam_layer(Model& model, const FloatArray& input) {
 std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const CamRequest& request,
                                     const std::vector<std::optional<int>>& classes, int score_batch_size) {
   Model::Impl& impl = model.impl();
-  const ModuleNode& layer = impl.tree.nodes.at(static_cast<std::size_t>(request.layer));
+  const ModuleNode& layer = impl.tree().nodes.at(static_cast<std::size_t>(request.layer));
   const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
   CaptureOptions options = options_for(batch);
-  options.max_memory_bytes = request.max_memory_bytes;
+  options.max_memory_bytes = request.input_checked ? 0 : request.max_memory_bytes;
   ActivationLeaf leaf(request.layer);
   ForwardRequest forward;
   forward.hooks = {&leaf};

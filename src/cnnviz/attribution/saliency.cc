@@ -50,12 +50,9 @@ struct GuidedGradient : public torch::autograd::Function<GuidedGradient> {
 // The ModuleTree nodes that are torch.nn.ReLU modules.
 std::vector<int> relu_module_nodes(const Model::Impl& impl) {
   std::vector<int> nodes;
-  for (std::size_t i = 0; i < impl.modules.size(); ++i) {
-    const auto name = impl.modules[i].type()->name();
-    // Traced files mangle the qualified name (torch.nn.modules.activation.___torch_mangle_3.ReLU).
-    if (name && name->name() == "ReLU" && name->qualifiedName().find("torch.nn.modules.activation.") != std::string::npos) {
-      nodes.push_back(static_cast<int>(i));
-    }
+  const ModuleTree& tree = impl.tree();
+  for (std::size_t i = 0; i < tree.nodes.size(); ++i) {
+    if (tree.nodes[i].qualified_class == "torch.nn.modules.activation.ReLU") nodes.push_back(static_cast<int>(i));
   }
   return nodes;
 }
@@ -146,7 +143,7 @@ at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const Sal
     for (int s = 0; s < count; ++s) {
       copies.push_back(x + at::randn(x.sizes(), generator, at::TensorOptions().dtype(at::kFloat)) * sigma);
     }
-    GradientPass pass = input_gradients(impl, to_float_array(at::cat(copies)), target, start == 0 ? request.max_memory_bytes : 0);
+    GradientPass pass = input_gradients(impl, to_float_array(at::cat(copies)), target, start == 0 && !request.input_checked ? request.max_memory_bytes : 0);
     for (auto& note : pass.notes) notes.push_back(std::move(note));
     sum += pass.gradient.sum(0);
   }
@@ -195,7 +192,7 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
   const ReluBackward relu = request.method == SaliencyMethod::kGuided            ? ReluBackward::kGuided
                             : request.method == SaliencyMethod::kGuidedFlashTorch ? ReluBackward::kGuidedTimesOutput
                                                                                  : ReluBackward::kPlain;
-  GradientPass first = input_gradients(impl, input, request.target_class, request.max_memory_bytes, relu);
+  GradientPass first = input_gradients(impl, input, request.target_class, request.input_checked ? 0 : request.max_memory_bytes, relu);
   SaliencyResult result;
   result.notes = std::move(first.notes);
   result.target_class = static_cast<int>(first.target);

@@ -1,7 +1,7 @@
-// gradcam's batch mode as units (src/cli/gradcam_batch.cc): sources, shards, ranked output names and
+// gradcam's batch sources (src/cnnviz/io/batch_source.cc): sources, shards, ranked output names and
 // the settings record that keeps a resumed run from mixing overlays of two settings.
 
-#include "gradcam_batch.h"
+#include "cnnviz/batch_source.h"
 
 #include <catch2/catch.hpp>
 #include <atomic>
@@ -14,7 +14,7 @@
 
 using cnnviz::Error;
 using cnnviz::ErrorKind;
-using namespace cnnviz::cli;
+using namespace cnnviz;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
