@@ -1,0 +1,100 @@
+#include "cnnviz/attribution_report.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "cnnviz/labels.h"
+#include "cnnviz/predictions.h"
+
+namespace cnnviz {
+namespace {
+
+double mean_of(const FloatArray& a) {
+  double sum = 0;
+  for (float v : a.values) sum += v;
+  return a.values.empty() ? 0.0 : sum / static_cast<double>(a.values.size());
+}
+
+}  // namespace
+
+nlohmann::ordered_json cam_image_json(const CamImageReport& report) {
+  auto cams = nlohmann::ordered_json::array();
+  std::vector<std::string> all;
+  for (std::size_t r = 0; r < report.cams.size(); ++r) {
+    const CamResult& cam = report.cams[r];
+    const std::vector<std::string> files = r < report.files.size() ? report.files[r] : std::vector<std::string>{};
+    all.insert(all.end(), files.begin(), files.end());
+    cams.push_back({{"rank", static_cast<int>(r) + 1},
+                    {"class", cam.target_class},
+                    {"label", label_of(cam.target_class, report.labels)},
+                    {"map", {{"shape", cam.map.shape}, {"layer_shape", cam.low_res.shape}, {"mean", mean_of(cam.map)}}},
+                    {"outputs", files}});
+  }
+  const std::vector<float> scores = report.cams.empty() ? std::vector<float>{} : report.cams.front().scores;
+  return {{"model", report.model},
+          {"image", report.image},
+          {"method", report.method},
+          {"layer", report.layer.path},
+          {"layer_class", report.layer.class_name},
+          {"predictions", predictions_json(top_predictions(scores, 5, report.labels))},
+          {"cams", cams},
+          {"outputs", all}};
+}
+
+std::string cam_image_text(const CamImageReport& report) {
+  std::string classes;
+  for (const CamResult& cam : report.cams) classes += (classes.empty() ? "" : ", ") + class_text(cam.target_class, report.labels);
+  const std::vector<float> scores = report.cams.empty() ? std::vector<float>{} : report.cams.front().scores;
+  return fmt::format("layer {} ({}), class{} {}\n", report.layer.path, report.layer.class_name, report.cams.size() > 1 ? "es" : "", classes) +
+         predictions_text(top_predictions(scores, 5, report.labels));
+}
+
+nlohmann::ordered_json saliency_json(const SaliencyReport& report) {
+  const SaliencyResult& r = report.result;
+  double abs_max = 0;
+  for (float v : r.gradient.values) abs_max = std::max(abs_max, static_cast<double>(std::fabs(v)));
+  return {{"model", report.model},
+          {"image", report.image},
+          {"method", report.method},
+          {"reduce", report.reduce},
+          {"scale", report.scale},
+          {"class", r.target_class},
+          {"label", label_of(r.target_class, report.labels)},
+          {"predictions", predictions_json(top_predictions(r.scores, 5, report.labels))},
+          {"map", {{"shape", r.map.shape}, {"mean", mean_of(r.map)}}},
+          {"gradient", {{"shape", r.gradient.shape}, {"abs_max", abs_max}}},
+          {"outputs", report.files}};
+}
+
+std::string saliency_text(const SaliencyReport& report) {
+  return fmt::format("{}, class {}\n", report.method, class_text(report.result.target_class, report.labels)) +
+         predictions_text(top_predictions(report.result.scores, 5, report.labels));
+}
+
+nlohmann::ordered_json maximize_json(const MaximizeReport& report) {
+  auto filters = nlohmann::ordered_json::array();
+  for (std::size_t f = 0; f < report.filters.size(); ++f) {
+    filters.push_back({{"filter", report.filters[f]}, {"first", report.result.first.at(f)}, {"last", report.result.last.at(f)}});
+  }
+  return {{"model", report.model},
+          {"layer", report.layer.path},
+          {"layer_class", report.layer.class_name},
+          {"steps", report.steps},
+          {"lr", report.lr},
+          {"seed", report.seed},
+          {"filters", filters},
+          {"outputs", report.files}};
+}
+
+std::string maximize_text(const MaximizeReport& report) {
+  std::string text = fmt::format("layer {} ({}), {} steps: mean activation at the first and last step\n", report.layer.path,
+                                 report.layer.class_name, report.steps);
+  for (std::size_t f = 0; f < report.filters.size(); ++f) {
+    text += fmt::format("  filter {:>5}  {:>12.4f} -> {:>12.4f}\n", report.filters[f], report.result.first.at(f), report.result.last.at(f));
+  }
+  return text;
+}
+
+}  // namespace cnnviz
