@@ -2,11 +2,11 @@
 
 #include <sys/stat.h>
 
-#include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/feature_grid.h"
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/model.h"
+#include "cnnviz/image_run.h"
 #include "cnnviz/npy.h"
 
 namespace cnnviz::cli {
@@ -57,28 +57,21 @@ void run_features_command(const FeaturesOptions& o) {
   const PreprocessOptions pre = preprocess_options(o.image_options);
   const Image image = load_image(o.image, image_limits(o.image_options));
   Model model = load_model(o.model, device);
-  check_model_input_memory(model, image, pre, limit);
-  FloatArray input = preprocess_image(image, pre);
   const ModuleTree& tree = model.tree();
-
-  CaptureOptions capture;
-  capture.inputs = {InputSpec{input.shape, DType::kFloat32}};
-  capture.max_memory_bytes = limit;
+  std::vector<int> layers;
   if (!o.layer.empty()) {
-    capture.keep_outputs = {find_layer(tree, o.layer, o.model)};
+    layers = {find_layer(tree, o.layer, o.model)};
   } else {
     for (std::size_t i = 0; i < tree.nodes.size(); ++i) {
-      if (tree.nodes[i].conv) capture.keep_outputs.push_back(static_cast<int>(i));
+      if (tree.nodes[i].conv) layers.push_back(static_cast<int>(i));
     }
-    if (capture.keep_outputs.empty()) throw Error(ErrorKind::kModel, "'" + o.model + "' has no convolution layers");
+    if (layers.empty()) throw Error(ErrorKind::kModel, "'" + o.model + "' has no convolution layers");
   }
-  capture.input_data.push_back(std::move(input));
-  const CaptureResult result = capture_module_calls(model, capture);
-
+  const ImageFeatures result = run_feature_maps(model, image, pre, layers, limit);
   for (const auto& note : result.notes) print_note(note);
   // Render everything first, so a bad --channels for some layer writes nothing at all.
   std::vector<std::pair<std::string, std::string>> files;
-  for (int node : capture.keep_outputs) {
+  for (int node : layers) {
     const std::string& path = tree.nodes[static_cast<std::size_t>(node)].path;
     auto it = result.outputs.find(node);
     if (it == result.outputs.end()) {

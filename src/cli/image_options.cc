@@ -2,7 +2,6 @@
 
 #include "common_options.h"
 
-#include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/image.h"
 #include "cnnviz/input_spec.h"
@@ -63,17 +62,6 @@ ImageLimits image_limits(const ImageOptions& o) {
   ImageLimits limits;
   if (o.max_pixels > 0) limits.max_pixels = o.max_pixels;
   return limits;
-}
-
-void check_model_input_memory(Model& model, const Image& image, const PreprocessOptions& pre, int64_t max_memory_bytes,
-                              int64_t batch, int gradient_from) {
-  if (max_memory_bytes <= 0) return;
-  CaptureOptions shapes;
-  shapes.inputs = {InputSpec{{batch, pre.channels, pre.height, pre.width}, DType::kFloat32}};
-  shapes.max_memory_bytes = max_memory_bytes;
-  // The resize buffers of one image, plus the 8-bit picture kept per image for overlays.
-  const int64_t seen = batch * pre.channels * pre.height * pre.width;
-  check_capture_memory(model, shapes, preprocess_memory_bytes(image, pre) + seen, gradient_from);
 }
 
 }  // namespace cnnviz::cli

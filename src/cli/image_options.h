@@ -31,11 +31,4 @@ PreprocessOptions preprocess_options(const ImageOptions& options);
 /// The decoding limits the options describe.
 ImageLimits image_limits(const ImageOptions& options);
 
-/// The memory guard before preprocessing: refuses (Error kResource) when preprocessing `image` to the
-/// options' size (`batch` such inputs) plus running the model on them would take more than
-/// max_memory_bytes (0: no limit), so an absurd --input is refused before anything is resized.
-/// `gradient_from`: as for check_capture_memory (a CAM's target layer).
-void check_model_input_memory(Model& model, const Image& image, const PreprocessOptions& pre, int64_t max_memory_bytes,
-                              int64_t batch = 1, int gradient_from = -1);
-
 }  // namespace cnnviz::cli

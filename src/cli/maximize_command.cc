@@ -1,10 +1,7 @@
 #include "maximize_command.h"
 
-#include <fmt/core.h>
-
-#include <nlohmann/json.hpp>
-
 #include "cnnviz/activation_max.h"
+#include "cnnviz/attribution_report.h"
 #include "cnnviz/error.h"
 #include "cnnviz/grid.h"
 #include "cnnviz/image.h"
@@ -100,30 +97,13 @@ void run_maximize_command(const MaximizeOptions& o) {
   }
   const bool json = o.format == "json";
   const std::vector<std::string> written = write_outputs(files, json);
-  const ModuleNode& layer = model.tree().nodes[static_cast<std::size_t>(request.layer)];
+  const MaximizeReport report{o.model, model.tree().nodes[static_cast<std::size_t>(request.layer)], o.steps, o.lr, o.seed,
+                              request.filters, result, written};
   if (json) {
-    auto filters = nlohmann::ordered_json::array();
-    for (std::size_t f = 0; f < request.filters.size(); ++f) {
-      filters.push_back({{"filter", request.filters[f]}, {"first", result.first[f]}, {"last", result.last[f]}});
-    }
-    write_stdout(json_text(nlohmann::ordered_json{{"model", o.model},
-                                                  {"layer", layer.path},
-                                                  {"layer_class", layer.class_name},
-                                                  {"steps", o.steps},
-                                                  {"lr", o.lr},
-                                                  {"seed", o.seed},
-                                                  {"filters", filters},
-                                                  {"outputs", written}},
-                           2) +
-                 "\n");
-    return;
+    write_stdout(json_text(maximize_json(report), 2) + "\n");
+  } else if (o.output != "-" && o.raw != "-") {
+    write_stdout(maximize_text(report));
   }
-  if (o.output == "-" || o.raw == "-") return;
-  std::string text = fmt::format("layer {} ({}), {} steps: mean activation at the first and last step\n", layer.path, layer.class_name, o.steps);
-  for (std::size_t f = 0; f < request.filters.size(); ++f) {
-    text += fmt::format("  filter {:>5}  {:>12.4f} -> {:>12.4f}\n", request.filters[f], result.first[f], result.last[f]);
-  }
-  write_stdout(text);
 }
 
 }  // namespace cnnviz::cli

@@ -1,12 +1,9 @@
 #include "saliency_command.h"
 
-#include <fmt/core.h>
-
-#include <algorithm>
-#include <cmath>
-
+#include "cnnviz/attribution_report.h"
 #include "cnnviz/error.h"
 #include "cnnviz/image.h"
+#include "cnnviz/image_run.h"
 #include "cnnviz/json_text.h"
 #include "cnnviz/labels.h"
 #include "cnnviz/model.h"
@@ -15,7 +12,6 @@
 #include "cnnviz/overlay.h"
 #include "cnnviz/preprocess.h"
 #include "cnnviz/saliency.h"
-#include "predictions.h"
 
 namespace cnnviz::cli {
 
@@ -39,7 +35,7 @@ CLI::App* add_saliency_command(CLI::App& app, SaliencyOptions& o) {
   cmd->add_option("--raw", o.raw, "Also write the map as H x W float32 .npy in [0, 1]");
   cmd->add_option("--gradient", o.gradient, "Also write the attribution before reducing, C x H x W float32 .npy");
   cmd->add_option("--image-weight", o.image_weight, "Share of the image in the overlay")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
-  cmd->add_option("--colormap", o.colormap, "viridis (FlashTorch's), gray, magma, inferno, jet, mpl_jet, bwr")->capture_default_str();
+  cmd->add_option("--colormap", o.colormap, "Colormap: " + value_list(colormap_names()) + " (viridis is FlashTorch's)")->capture_default_str();
   cmd->add_option("--labels", o.labels, "Class names, one per line (ImageNet's are built in for 1000 classes)");
   cmd->add_option("--format", o.format, "text or json (predictions, class, map statistics)")
       ->check(CLI::IsMember({"text", "json"}))
@@ -72,16 +68,15 @@ void run_saliency_command(const SaliencyOptions& o) {
   const DeviceKind device = apply_common_options(o.common);
   std::vector<std::string> labels = o.labels.empty() ? std::vector<std::string>{} : load_labels(o.labels);
 
-  // The image is read (and checked) before the model is loaded; preprocessing waits for the memory guard,
-  // which counts the whole model's gradient (the root's) for the SmoothGrad batch.
+  // The image is read (and checked) before the model is loaded; preprocessing waits for the memory guard
+  // (run_saliency_image), which counts the whole model's gradient (the root's) for the SmoothGrad batch.
   const PreprocessOptions pre = preprocess_options(o.image_options);
   const Image image = load_image(o.image, image_limits(o.image_options));
   Model model = load_model(o.model, device);
-  const int64_t batch = request.method == SaliencyMethod::kSmoothGrad ? std::min(o.batch_size, o.samples) : 1;
-  check_model_input_memory(model, image, pre, request.max_memory_bytes, batch, 0);
-  const Image seen = resize_for_model(image, pre);
-  const SaliencyResult result = compute_saliency(model, model_input_from_resized(seen, pre), request);
-  for (const auto& note : result.notes) print_note(note);
+  const ImageSaliency explained = run_saliency_image(model, image, pre, request);
+  const Image& seen = explained.image.seen;
+  const SaliencyResult& result = explained.saliency;
+  for (const auto& note : explained.notes) print_note(note);
   if (labels.empty() && result.scores.size() == 1000) labels = imagenet_labels();
 
   // Render everything first, so that a failure writes nothing; in JSON mode the written paths go into
@@ -94,27 +89,12 @@ void run_saliency_command(const SaliencyOptions& o) {
   if (!o.gradient.empty()) files.emplace_back(o.gradient, encode_npy_float32(result.gradient.shape, result.gradient.values.data()));
   const std::vector<std::string> written = write_outputs(files, json);
 
-  const auto predictions = top_predictions(result.scores, 5, labels);
+  const SaliencyReport report{o.model, o.image, o.method, o.reduce, o.scale, result, written, labels};
   if (json) {
-    double sum = 0, abs_max = 0;
-    for (float v : result.map.values) sum += v;
-    for (float v : result.gradient.values) abs_max = std::max(abs_max, static_cast<double>(std::fabs(v)));
-    write_stdout(json_text(nlohmann::ordered_json{{"model", o.model},
-                                                  {"image", o.image},
-                                                  {"method", o.method},
-                                                  {"reduce", o.reduce},
-                                                  {"scale", o.scale},
-                                                  {"class", result.target_class},
-                                                  {"label", label_of(result.target_class, labels)},
-                                                  {"predictions", predictions_json(predictions)},
-                                                  {"map", {{"shape", result.map.shape}, {"mean", sum / static_cast<double>(result.map.values.size())}}},
-                                                  {"gradient", {{"shape", result.gradient.shape}, {"abs_max", abs_max}}},
-                                                  {"outputs", written}},
-                           2) +
-                 "\n");
-    return;
+    write_stdout(json_text(saliency_json(report), 2) + "\n");
+  } else if (to_stdout == 0) {
+    write_stdout(saliency_text(report));
   }
-  if (to_stdout == 0) write_stdout(fmt::format("{}, class {}\n", o.method, class_text(result.target_class, labels)) + predictions_text(predictions));
 }
 
 }  // namespace cnnviz::cli

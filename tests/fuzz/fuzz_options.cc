@@ -2,7 +2,7 @@
 // rest is the option's text:
 //   0  parse_index_ranges (--filters/--channels "0-15,20"); bytes 1-2 give the limit (0..65535)
 //   1  parse_memory_size (--max-memory "2G", "1.5GiB")
-//   2  take_shard (--shard "I/N", src/cli/gradcam_batch.cc); byte 1 gives the number of items
+//   2  take_shard (--shard "I/N", src/cnnviz/io/batch_source.cc); byte 1 gives the number of items
 //   3  the name parsers; byte 1 picks --dtype, --colormap, --interpolation or --columns
 // Bad text must give Error(kUsage); parsed values must obey each parser's documented contract.
 
@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cnnviz/batch_source.h"
 #include "cnnviz/colormap.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/layer_lookup.h"
@@ -20,7 +21,6 @@
 #include "cnnviz/preprocess.h"
 #include "cnnviz/summary_text.h"
 #include "fuzz_check.h"
-#include "gradcam_batch.h"
 
 namespace {
 
@@ -48,10 +48,10 @@ void memory_size(const uint8_t* data, std::size_t size) {
 
 void shard(const uint8_t* data, std::size_t size) {
   if (size < 1) return;
-  std::vector<cli::BatchItem> items(data[0]);
+  std::vector<BatchItem> items(data[0]);
   for (std::size_t i = 0; i < items.size(); ++i) items[i].name = std::to_string(i);
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
-  const std::vector<cli::BatchItem> mine = cli::take_shard(items, text);
+  const std::vector<BatchItem> mine = take_shard(items, text);
   if (text.empty()) {
     FUZZ_CHECK(mine.size() == items.size());
     return;
