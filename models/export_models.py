@@ -72,6 +72,16 @@ KIND_DETECTION = "detection"    # <name>.script.pt + <name>.json: a torchvision 
 # PyTorch >= 2.0: the MODERN_NAMES specs exist (see _MODERN_SPEC_LIST).
 MODERN_TORCH = int(torch.__version__.split(".")[0]) >= 2
 
+# PyTorch >= 2.0 also writes <name>.pt2 (torch.export.save of torch.export.export(model, inputs)) for
+# these model specs: the fixtures, the seed architectures and today's torchvision families, the files
+# of the .pt2 tests (tests/export_runtime_test.cc, tests/golden_test.cc).
+PT2_NAMES = frozenset({
+    "tiny_cnn", "edge", "two_inputs", "one_block_stages", "resnet18",
+    "cifar_googlenet", "cifar_resnet", "cifar_preact_resnet", "cifar_densenet", "unet",
+    "efficientnet_b0", "mnasnet0_5", "convnext_tiny", "regnet_y_400mf", "mobilenet_v3_small",
+    "swin_t", "vit_b_16", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
+})
+
 IMAGENET_INPUT: Tuple[Shape, ...] = ((1, 3, 224, 224),)
 CIFAR_INPUT: Tuple[Shape, ...] = ((1, 3, 32, 32),)
 
@@ -85,6 +95,18 @@ BAD_FILES = (
     "future_version.pt",   # tiny_cnn.script.pt whose <archive>/version record says 99
     "unknown_op.pt",       # tiny_cnn.script.pt whose code calls an op this torch lacks (as newer exports do)
     "text.pt",             # a text file
+)
+# With PyTorch >= 2 also bad/*.pt2, derived from tiny_cnn.pt2, each of which cnnviz must refuse in one
+# line (tests/cli_bad_input_test.cc).
+BAD_PT2_FILES = (
+    "pt2_bad_json.pt2",       # models/model.json is not JSON
+    "pt2_schema_99.pt2",      # its schema_version is 99.0
+    "pt2_short_weight.pt2",   # the first weight file cut to half its size
+    "pt2_missing_weight.pt2",  # the first weight file left out
+    "pt2_bigger_sizes.pt2",   # the weights config gives the first weight twice its output channels
+    "pt2_unknown_value.pt2",  # a node uses a value nothing defines
+    "pt2_unknown_op.pt2",     # a node calls aten::relx, an operator no PyTorch has
+    "pt2_aoti.pt2",           # has a data/aotinductor/ entry, as AOTInductor packages do
 )
 FUTURE_VERSION = 99
 
@@ -124,6 +146,8 @@ class Spec:
     def files(self) -> List[str]:
         """Output files, relative to the output directory."""
         model_files = [f"{self.name}.{variant}.pt" for variant in self.variants]
+        if MODERN_TORCH and self.name in PT2_NAMES:
+            model_files.append(f"{self.name}.pt2")
         if self.kind == KIND_MODEL:
             return model_files + [f"{self.name}.json"]
         if self.kind == KIND_SHAPES:
@@ -136,7 +160,7 @@ class Spec:
             return ["references/photo.png", "references/vgg16.trace.features.0.npy",
                     *references.cam_files(), *references.saliency_files(),
                     *references.activation_max_files()]
-        return [f"bad/{file}" for file in BAD_FILES]
+        return [f"bad/{file}" for file in BAD_FILES + (BAD_PT2_FILES if MODERN_TORCH else ())]
 
 
 def _tv(builder: Callable[..., nn.Module], **kwargs: Any) -> Callable[[], nn.Module]:
@@ -457,7 +481,24 @@ def export_torchscript(spec: Spec, out_dir: Path, model: Optional[nn.Module] = N
         save_module(module, out_dir / file_name)
         verify_saved(out_dir / file_name, inputs, first_tensor(expected),
                      exact=spec.kind in (KIND_MODEL, KIND_SHAPES))
+    if MODERN_TORCH and spec.name in PT2_NAMES:
+        export_program(model, inputs, out_dir / f"{spec.name}.pt2", first_tensor(expected))
     write_bytes(out_dir / f"{spec.name}.json", format_facts(facts).encode())
+
+
+def export_program(model: nn.Module, inputs: Sequence[torch.Tensor], final: Path,
+                   expected: torch.Tensor) -> None:
+    """Writes torch.export.save(torch.export.export(model, inputs)) atomically and checks that the
+    reloaded program reproduces the eager output."""
+    program = torch.export.export(model, tuple(inputs))
+    with atomic_path(final) as tmp:
+        torch.export.save(program, str(tmp))
+        with torch.no_grad():
+            got = first_tensor(torch.export.load(str(tmp)).module()(*inputs))
+    scale = float(expected.abs().max()) or 1.0
+    if list(got.shape) != list(expected.shape) or not torch.allclose(got / scale, expected / scale,
+                                                                     rtol=1e-5, atol=1e-6):
+        raise RuntimeError(f"{final.name}: output differs from the eager model")
 
 
 def first_tensor(value: Any) -> torch.Tensor:
@@ -582,6 +623,62 @@ def with_version(archive: bytes, version: int) -> bytes:
     return result
 
 
+def bad_programs(program: bytes) -> Dict[str, bytes]:
+    """BAD_PT2_FILES, made from tiny_cnn.pt2 by editing one record each (None drops a record)."""
+    def edited(edit, extra: Optional[Tuple[str, bytes]] = None) -> bytes:
+        source = zipfile.ZipFile(io.BytesIO(program))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as target:
+            for info in source.infolist():
+                payload = edit(info.filename, source.read(info))
+                if payload is not None:
+                    target.writestr(info.filename, payload)
+            if extra is not None:
+                prefix = source.infolist()[0].filename.split("/")[0]
+                target.writestr(f"{prefix}/{extra[0]}", extra[1])
+        return out.getvalue()
+
+    def on_json(name: str, change) -> Callable[[str, bytes], Optional[bytes]]:
+        def edit(record: str, payload: bytes) -> Optional[bytes]:
+            if not record.endswith(name):
+                return payload
+            data = json.loads(payload)
+            change(data)
+            return json.dumps(data).encode()
+        return edit
+
+    def schema_99(data: Dict[str, Any]) -> None:
+        data["schema_version"]["major"] = 99
+
+    def bigger_sizes(data: Dict[str, Any]) -> None:
+        first = next(iter(data["config"].values()))
+        first["tensor_meta"]["sizes"][0]["as_int"] *= 2
+
+    def node_input(change) -> Callable[[Dict[str, Any]], None]:
+        def apply(data: Dict[str, Any]) -> None:
+            change(data["graph_module"]["graph"]["nodes"])
+        return apply
+
+    def unknown_value(nodes: List[Dict[str, Any]]) -> None:
+        nodes[1]["inputs"][0]["arg"] = {"as_tensor": {"name": "no_such_value"}}
+
+    def unknown_op(nodes: List[Dict[str, Any]]) -> None:
+        relu = next(n for n in nodes if n["target"].startswith("torch.ops.aten.relu"))
+        relu["target"] = "torch.ops.aten.relx.default"
+
+    first_weight = "data/weights/weight_0"
+    return {
+        "pt2_bad_json.pt2": edited(lambda n, p: b"{not json" if n.endswith("models/model.json") else p),
+        "pt2_schema_99.pt2": edited(on_json("models/model.json", schema_99)),
+        "pt2_short_weight.pt2": edited(lambda n, p: p[:len(p) // 2] if n.endswith(first_weight) else p),
+        "pt2_missing_weight.pt2": edited(lambda n, p: None if n.endswith(first_weight) else p),
+        "pt2_bigger_sizes.pt2": edited(on_json("model_weights_config.json", bigger_sizes)),
+        "pt2_unknown_value.pt2": edited(on_json("models/model.json", node_input(unknown_value))),
+        "pt2_unknown_op.pt2": edited(on_json("models/model.json", node_input(unknown_op))),
+        "pt2_aoti.pt2": edited(lambda n, p: p, ("data/aotinductor/model/model.so", b"\x7fELF")),
+    }
+
+
 def export_bad(spec: Spec, out_dir: Path) -> None:
     """Writes bad/*, derived from tiny_cnn, and checks that torch.jit.load rejects each."""
     bad_dir = out_dir / "bad"
@@ -601,6 +698,9 @@ def export_bad(spec: Spec, out_dir: Path) -> None:
         "text.pt": b"This is a text file, not a TorchScript archive.\n",
     }
     assert set(contents) == set(BAD_FILES)
+    if MODERN_TORCH:
+        for file_name, data in bad_programs((out_dir / "tiny_cnn.pt2").read_bytes()).items():
+            write_bytes(bad_dir / file_name, data)
     for file_name, data in contents.items():
         write_bytes(bad_dir / file_name, data)
         try:

@@ -271,6 +271,17 @@ TEST_CASE("cli: files saved by PyTorch 2.14 on this build", "[.cross]") {
   const auto r = run_cnnviz({"summary", path("efficientnet_b0.trace.pt"), "--format", "json"});
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.out)["totals"]["params"] == 5288548);
+  // torch.export programs run through the dispatcher: those of operators 1.13 has give torchinfo's table.
+  for (const std::string model : {"tiny_cnn", "resnet18", "cifar_densenet"}) {
+    INFO(model);
+    const auto table = run_cnnviz({"summary", path(model + ".pt2")});
+    CHECK(table.exit_code == 0);
+    CHECK(table.out == cnnviz::test::read_file(cnnviz::test::golden_path("torchinfo/" + model + ".txt")));
+  }
+  if (cnnviz::libtorch_version().rfind("1.", 0) == 0) {
+    check_error({"summary", path("vit_b_16.pt2")}, 4,
+                {"vit_b_16.pt2", "calls the operator aten::scaled_dot_product_attention", "which LibTorch " + cnnviz::libtorch_version() + " does not have"});
+  }
 }
 
 #if CNNVIZ_TEST_MODERN_MODELS

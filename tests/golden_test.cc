@@ -68,8 +68,9 @@ std::vector<std::string> differing_rows(const std::string& ours, const std::stri
   return differing;
 }
 
+// `variant` "script" or "trace" (TorchScript, <model>.<variant>.pt) or "pt2" (torch.export, <model>.pt2).
 void check_golden(const std::string& model, const std::string& variant, bool with_all_columns = true) {
-  const std::string file = model + "." + variant + ".pt";
+  const std::string file = model + "." + variant + (variant == "pt2" ? "" : ".pt");
   INFO(file);
   const Summary s = summarize(file, inputs_of(model));
   const SummaryStats stats = as_torchinfo_1_8(s);
@@ -185,6 +186,44 @@ TEST_CASE("golden: segmentation DeepLabV3 FCN LRASPP", "[golden][models][modern]
   const auto model = GENERATE(as<std::string>{}, "deeplabv3_mobilenet_v3_large", "fcn_resnet50", "lraspp_mobilenet_v3_large");
   check_golden(model, "script");
   if (model != "lraspp_mobilenet_v3_large") check_golden(model, "trace");
+}
+
+// torch.export programs saved by PyTorch 2.14 (models/export_models.py, PT2_NAMES), at the shapes they
+// were exported with: the same tables as torchinfo's on the eager models.
+TEST_CASE("golden: torch.export programs of the fixtures and the seed architectures", "[golden][models][modern][export]") {
+  const auto model = GENERATE(as<std::string>{}, "tiny_cnn", "two_inputs", "one_block_stages", "resnet18", "cifar_googlenet",
+                              "cifar_resnet", "cifar_preact_resnet", "cifar_densenet", "unet");
+  check_golden(model, "pt2");
+}
+
+TEST_CASE("golden: torch.export programs of today's torchvision models", "[golden][models][modern][export]") {
+  const auto model = GENERATE(as<std::string>{}, "efficientnet_b0", "mnasnet0_5", "convnext_tiny", "regnet_y_400mf", "mobilenet_v3_small",
+                              "swin_t", "vit_b_16", "deeplabv3_mobilenet_v3_large");
+  check_golden(model, "pt2");
+}
+
+// What torch.export erases (docs/cli.md, torch.export programs): a module that runs no operator
+// (nn.Identity) has no row; a module's int output became a constant; a dict output is flattened, so the
+// tensor that stands for it is the first value, not the last. Every other row is torchinfo's.
+TEST_CASE("golden: a .pt2 differs from torchinfo only where torch.export erased a module call", "[golden][models][modern][export]") {
+  SummaryRequest request;
+  request.model_path = test::model_path("edge.pt2");
+  const Summary s = summarize_model(request);
+  const std::string ours = render_summary_text(s.records, s.stats, TextOptions{}) + "\n";
+  std::string theirs = test::read_file(test::golden_path("torchinfo/edge.txt"));
+  // torchinfo's table less its nn.Identity row (the two rows after it differ in their numbers too).
+  const std::size_t identity = theirs.find("├─Identity: 1-8");
+  REQUIRE(identity != std::string::npos);
+  theirs.erase(identity, theirs.find('\n', identity) + 1 - identity);
+  CHECK(differing_rows(ours, theirs) == std::vector<std::string>{"├─CountAndPool", "├─DictHeads"});
+  CHECK(s.stats.total_params == 1021);
+
+  // LRASPP's backbone returns {"low", "high"}: torchinfo shows the last value, the flattened program the first.
+  request.model_path = test::model_path("lraspp_mobilenet_v3_large.pt2");
+  const Summary l = summarize_model(request);
+  CHECK(differing_rows(render_summary_text(l.records, as_torchinfo_1_8(l), TextOptions{}) + "\n",
+                       test::read_file(test::golden_path("torchinfo/lraspp_mobilenet_v3_large.txt"))) ==
+        std::vector<std::string>{"├─IntermediateLayerGetter"});
 }
 
 TEST_CASE("golden: traced LRASPP differs from torchinfo only where the trace reordered a dict", "[golden][models][modern]") {

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cnnviz/float_array.h"
+#include "cnnviz/input_spec.h"
 #include "cnnviz/module_tree.h"
 
 namespace cnnviz {
@@ -17,10 +19,15 @@ struct ModelFileInfo {
   std::string path;
   int64_t file_bytes = 0;
   int64_t format_version = 0;  ///< the archive's `version` record
+  std::string format = "TorchScript";  ///< "TorchScript" or "torch.export"
+  /// The inputs a torch.export program was exported with (shapes and dtypes of its user inputs); empty
+  /// for TorchScript, or when one of them is not a tensor or has a symbolic size.
+  std::vector<InputSpec> example_inputs;
 };
 
-/// A TorchScript model loaded for inspection. A `.pt` file is code: loading runs its TorchScript
-/// (including `__setstate__`), so only load files you would run. Move-only.
+/// A model loaded for inspection: TorchScript (`.pt`, torch.jit.script or trace) or a torch.export
+/// program (`.pt2`, torch.export.save). A `.pt` file is code: loading runs its TorchScript (including
+/// `__setstate__`), so only load files you would run. A `.pt2` program runs ATen operators only. Move-only.
 class Model {
  public:
   struct Impl;
@@ -46,9 +53,10 @@ class Model {
 /// Conv2d weight [out, in / groups, kh, kw]. Throws Error(kModel) if the module has no such tensor.
 FloatArray module_parameter(const Model& model, int node, const std::string& name);
 
-/// Checks the file (exists, regular, a TorchScript zip archive of a version this LibTorch reads), loads
-/// it onto the device and prepares per-module capture. Throws Error: kInput (missing, directory,
-/// unreadable), kModel (not TorchScript, truncated, corrupted, too new), kDevice (cuda unavailable).
+/// Checks the file (exists, regular, a TorchScript or torch.export zip archive this LibTorch reads),
+/// loads it onto the device and prepares per-module capture. Throws Error: kInput (missing, directory,
+/// unreadable), kModel (not a model, truncated, corrupted, too new, an unknown operator), kDevice
+/// (cuda unavailable).
 Model load_model(const std::string& path, DeviceKind device);
 
 }  // namespace cnnviz

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cnnviz/input_file.h"
+#include "cnnviz/zip_archive.h"
 
 namespace cnnviz {
 
@@ -39,6 +40,9 @@ ArchiveInfo preflight_archive(const std::string& path, const std::string& libtor
 
 /// The same check on a file already open (load_model checks and loads the same open file).
 ArchiveInfo preflight_archive(const InputFile& file, const std::string& libtorch_version, const ArchiveLimits& limits = {});
+
+/// The same check on an archive whose central directory is already read.
+ArchiveInfo preflight_archive(ZipArchive& zip, const std::string& libtorch_version, const ArchiveLimits& limits = {});
 
 /// What a model file is called in messages about one ("give the path of ...").
 inline constexpr const char* kModelFile = "a TorchScript model (.pt file)";

@@ -75,15 +75,19 @@ void run_summary_command(const SummaryOptions& o) {
   SummaryRequest request;
   request.model_path = o.model;
   request.inputs = parse_input_specs(o.inputs, o.dtypes);
-  const TextOptions text = text_options(o, !request.inputs.empty());
-  if (o.expect_mult_adds && request.inputs.empty()) {
-    throw Error::usage("--expect-mult-adds needs a forward pass; add --input, e.g. --input 1,3,224,224");
-  }
+  text_options(o, true);  // the column and row-setting names, before loading anything
   request.max_memory_bytes = memory_limit(o.common);
   request.device = apply_common_options(o.common);
   request.compute_sha256 = o.format == "json";
 
   const Summary s = summarize_model(request);
+  // A .pt2 program without --input runs at the shapes it was exported with; shapes and mult-adds need a
+  // forward pass, so only a summary without one refuses those columns.
+  const bool has_input = !s.context.inputs.empty();
+  const TextOptions text = text_options(o, has_input);
+  if (o.expect_mult_adds && !has_input) {
+    throw Error::usage("--expect-mult-adds needs a forward pass; add --input, e.g. --input 1,3,224,224");
+  }
   for (const auto& note : s.context.notes) print_note(note);
   if (o.format == "json") {
     write_stdout(json_text(summary_to_json(s.records, s.stats, s.context), 2) + "\n");

@@ -1,4 +1,4 @@
-// libFuzzer target: model loading on mutated TorchScript archives.
+// libFuzzer target: model loading on mutated TorchScript archives and torch.export (.pt2) programs.
 //
 // Each input is written to an in-memory file (memfd), checked with preflight_archive() (the zip pre-flight
 // that runs before LibTorch sees a file) and loaded with load_model(path, kCpu), whose errors must all
@@ -14,7 +14,8 @@
 // One time in five it mutates the raw bytes instead, which exercises the pre-flight and LibTorch's own
 // zip reader.
 //
-// Seeds: tests/fuzz/corpus/fuzz_model/ (small real exports); dictionary: tests/fuzz/fuzz_model.dict.
+// Seeds: tests/fuzz/corpus/fuzz_model/ (small real exports, two .pt2 programs among them, whose
+// models/model.json the mutator edits like any entry); dictionary: tests/fuzz/fuzz_model.dict.
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -254,7 +255,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     FUZZ_CHECK(info.format_version <= ArchiveLimits{}.max_supported_version);
   } catch (const Error& e) {
     fuzz::expect_kind(e, {ErrorKind::kModel, ErrorKind::kInput});
-    return 0;  // load_model would refuse it the same way
+    // A TorchScript archive load_model refuses the same way; a .pt2 program goes to its own runtime.
   }
   try {
     const Model model = load_model(path, DeviceKind::kCpu);

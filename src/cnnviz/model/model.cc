@@ -5,6 +5,10 @@
 
 #include "cnnviz/error.h"
 #include "cnnviz/version.h"
+#include "cnnviz/input_file.h"
+#include "cnnviz/zip_archive.h"
+#include "cnnviz/zip_preflight.h"
+#include "model/export_runtime.h"
 #include "model/model_impl.h"
 #include "model/torch_compat.h"
 #include "model/torchscript_runtime.h"
@@ -112,8 +116,17 @@ FloatArray module_parameter(const Model& model, int node, const std::string& nam
 Model load_model(const std::string& path, DeviceKind device_kind) {
   auto impl = std::make_unique<Model::Impl>();
   impl->file.path = path;
+  // One open file for every step: the checks and LibTorch read the same file, even if the path is
+  // renamed or replaced meanwhile.
+  const InputFile file(path, kModelFile);
+  ZipArchive zip(file);
   // The device is resolved after the file's own checks: a bad file is reported before a missing GPU.
-  impl->runtime = load_torchscript(path, [&] { return impl->device = resolve_device(device_kind); }, impl->file, impl->warnings);
+  const auto device = [&] { return impl->device = resolve_device(device_kind); };
+  if (is_export_archive(zip)) {
+    impl->runtime = load_export_program(file, zip, device, impl->file);
+  } else {
+    impl->runtime = load_torchscript(file, zip, device, impl->file, impl->warnings);
+  }
   return Model(std::move(impl));
 }
 

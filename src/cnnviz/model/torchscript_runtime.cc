@@ -352,14 +352,12 @@ class TorchScriptRuntime : public ModelRuntime {
 
 }  // namespace
 
-std::unique_ptr<ModelRuntime> load_torchscript(const std::string& path, const std::function<c10::Device()>& resolve_device, ModelFileInfo& info,
-                                               std::vector<std::string>& warnings) {
-  // One open file for every step: the pre-flight check and LibTorch read the same file, even if the
-  // path is renamed or replaced meanwhile.
-  const InputFile file(path, kModelFile);
+std::unique_ptr<ModelRuntime> load_torchscript(const InputFile& file, ZipArchive& zip, const std::function<c10::Device()>& resolve_device,
+                                               ModelFileInfo& info, std::vector<std::string>& warnings) {
+  const std::string& path = file.path();
   // Check the archive ourselves first: LibTorch's own messages for non-archives are cryptic, and a
   // malformed archive is better refused before LibTorch's parser sees it (a .pt file is code).
-  const ArchiveInfo archive = preflight_archive(file, libtorch_version());
+  const ArchiveInfo archive = preflight_archive(zip, libtorch_version());
   check_class_constants(path, archive);
   info.format_version = archive.format_version;
   info.file_bytes = file.size();

@@ -1,76 +1,17 @@
 #include "cnnviz/zip_preflight.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cnnviz/error.h"
+#include "cnnviz/zip_archive.h"
 
 namespace cnnviz {
 namespace {
-
-// Zip record signatures (PKWARE APPNOTE 4.3).
-constexpr uint32_t kLocalHeader = 0x04034b50;
-constexpr uint32_t kCentralHeader = 0x02014b50;
-constexpr uint32_t kEndOfCentralDir = 0x06054b50;
-constexpr uint32_t kZip64EndOfCentralDir = 0x06064b50;
-constexpr uint32_t kZip64Locator = 0x07064b50;
-
-uint64_t read_le(const unsigned char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-class ArchiveReader {
- public:
-  // Reads `file` through its open_name(); messages name its path().
-  explicit ArchiveReader(const InputFile& file) : path_(file.path()), in_(file.open_name(), std::ios::binary) {
-    if (!in_) throw Error::unreadable(path_, "permission denied or I/O error");
-    in_.seekg(0, std::ios::end);
-    size_ = static_cast<int64_t>(in_.tellg());
-  }
-
-  int64_t size() const { return size_; }
-
-  std::vector<unsigned char> read(int64_t offset, int64_t count) {
-    if (offset < 0 || count < 0 || offset + count > size_) throw corrupted("an entry points outside the file");
-    std::vector<unsigned char> buf(static_cast<std::size_t>(count));
-    in_.clear();
-    in_.seekg(offset);
-    in_.read(reinterpret_cast<char*>(buf.data()), count);
-    if (!in_) throw Error::unreadable(path_, "read failed");
-    return buf;
-  }
-
-  Error corrupted(const std::string& why) const {
-    return Error(ErrorKind::kModel, "'" + path_ + "' is a truncated or corrupted zip archive (" + why +
-                                        "); copy or export the model again");
-  }
-
- private:
-  std::string path_;
-  std::ifstream in_;
-  int64_t size_ = 0;
-};
-
-std::string describe_non_zip(const std::vector<unsigned char>& head) {
-  auto starts = [&](const char* magic, std::size_t n) {
-    return head.size() >= n && std::memcmp(head.data(), magic, n) == 0;
-  };
-  if (head.empty()) return "the file is empty";
-  if (starts("\x89PNG", 4)) return "not a zip archive: it is a PNG image";
-  if (starts("\xff\xd8\xff", 3)) return "not a zip archive: it is a JPEG image";
-  if (head[0] == 0x80) return "not a zip archive: it is a legacy torch.save pickle";
-  if (starts("\x1f\x8b", 2)) return "not a zip archive: it is gzip data";
-  return "not a zip archive";
-}
 
 // LibTorch 1.13's unpickler trusts the pickles of an archive (data.pkl, constants.pkl, the code's
 // .debug_pkl files): it reserves a string of whatever length a BINUNICODE states before reading it (a
@@ -423,115 +364,28 @@ ArchiveInfo preflight_archive(const std::string& path, const std::string& libtor
 }
 
 ArchiveInfo preflight_archive(const InputFile& file, const std::string& libtorch_version, const ArchiveLimits& limits) {
-  const std::string& path = file.path();
-  ArchiveReader reader(file);
-  const int64_t size = reader.size();
-  auto head = reader.read(0, std::min<int64_t>(size, 8));
-  if (head.size() < 4 || read_le(head.data(), 4) != kLocalHeader) {
-    throw Error::not_torchscript(path, describe_non_zip(head));
-  }
+  ZipArchive zip(file, limits.max_entries);
+  return preflight_archive(zip, libtorch_version, limits);
+}
 
-  // The end-of-central-directory record sits in the last 22 + 65535 bytes.
-  const int64_t tail_len = std::min<int64_t>(size, 22 + 65535);
-  auto tail = reader.read(size - tail_len, tail_len);
-  int64_t eocd = -1;
-  for (int64_t i = tail_len - 22; i >= 0; --i) {
-    if (read_le(&tail[static_cast<std::size_t>(i)], 4) == kEndOfCentralDir) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw reader.corrupted("no end-of-central-directory record");
-  const unsigned char* e = &tail[static_cast<std::size_t>(eocd)];
-  uint64_t entry_count = read_le(e + 10, 2);
-  uint64_t cd_size = read_le(e + 12, 4);
-  uint64_t cd_offset = read_le(e + 16, 4);
-  if (entry_count == 0xffff || cd_size == 0xffffffff || cd_offset == 0xffffffff) {
-    // Zip64: the locator sits 20 bytes before the classic record.
-    const int64_t locator = size - tail_len + eocd - 20;
-    if (locator < 0) throw reader.corrupted("missing zip64 locator");
-    auto loc = reader.read(locator, 20);
-    if (read_le(loc.data(), 4) != kZip64Locator) throw reader.corrupted("missing zip64 locator");
-    auto rec = reader.read(static_cast<int64_t>(read_le(loc.data() + 8, 8)), 56);
-    if (read_le(rec.data(), 4) != kZip64EndOfCentralDir) throw reader.corrupted("bad zip64 record");
-    entry_count = read_le(rec.data() + 32, 8);
-    cd_size = read_le(rec.data() + 40, 8);
-    cd_offset = read_le(rec.data() + 48, 8);
-  }
-  if (entry_count > limits.max_entries) {
-    throw Error(ErrorKind::kModel, "'" + path + "' has " + std::to_string(entry_count) +
-                                       " zip entries, more than the limit of " +
-                                       std::to_string(limits.max_entries) + "; this is not a model cnnviz reads");
-  }
-  if (cd_offset + cd_size > static_cast<uint64_t>(size)) throw reader.corrupted("central directory beyond end of file");
-  auto cd = reader.read(static_cast<int64_t>(cd_offset), static_cast<int64_t>(cd_size));
-
-  ArchiveInfo info;
-  struct Located {
-    std::string name;
-    uint64_t offset, csize, usize;
-    uint16_t method;
-  };
-  std::vector<Located> located;
-  std::size_t pos = 0;
-  for (uint64_t i = 0; i < entry_count; ++i) {
-    if (pos + 46 > cd.size() || read_le(&cd[pos], 4) != kCentralHeader) throw reader.corrupted("bad central directory entry");
-    const unsigned char* c = &cd[pos];
-    Located l;
-    l.method = static_cast<uint16_t>(read_le(c + 10, 2));
-    l.csize = read_le(c + 20, 4);
-    l.usize = read_le(c + 24, 4);
-    const std::size_t name_len = read_le(c + 28, 2), extra_len = read_le(c + 30, 2), comment_len = read_le(c + 32, 2);
-    l.offset = read_le(c + 42, 4);
-    if (pos + 46 + name_len + extra_len + comment_len > cd.size()) throw reader.corrupted("bad central directory entry");
-    l.name.assign(reinterpret_cast<const char*>(c + 46), name_len);
-    // Zip64 extended information: 64-bit sizes/offset for fields saturated at 0xffffffff.
-    std::size_t x = pos + 46 + name_len;
-    const std::size_t x_end = x + extra_len;
-    while (x + 4 <= x_end) {
-      const uint64_t id = read_le(&cd[x], 2), len = read_le(&cd[x + 2], 2);
-      if (x + 4 + len > x_end) break;
-      if (id == 0x0001) {
-        std::size_t f = x + 4;
-        auto take = [&](uint64_t& field) {
-          if (field == 0xffffffff && f + 8 <= x + 4 + len) {
-            field = read_le(&cd[f], 8);
-            f += 8;
-          }
-        };
-        take(l.usize);
-        take(l.csize);
-        take(l.offset);
-      }
-      x += 4 + len;
-    }
-    if (l.name.find("..") != std::string::npos) throw reader.corrupted("entry name '" + l.name + "' escapes the archive");
-    if (l.offset + 30 > static_cast<uint64_t>(size) || l.offset + l.csize > static_cast<uint64_t>(size)) {
-      throw reader.corrupted("entry '" + l.name + "' lies beyond the end of the file");
-    }
-    info.entries.push_back(l.name);
-    located.push_back(l);
-    pos += 46 + name_len + extra_len + comment_len;
-  }
+ArchiveInfo preflight_archive(ZipArchive& zip, const std::string& libtorch_version, const ArchiveLimits& limits) {
+  const std::string& path = zip.path();
+  const auto& located = zip.entries();
   if (located.empty()) throw Error::not_torchscript(path, "an empty zip archive");
 
-  const std::string& first = located.front().name;
-  info.prefix = first.substr(0, first.find('/'));
+  ArchiveInfo info;
+  for (const ZipEntry& l : located) info.entries.push_back(l.name);
+  info.prefix = zip.prefix();
   const std::string p = info.prefix + "/";
-  for (const auto& l : located) {
+  for (const ZipEntry& l : located) {
     if (l.name.rfind(p + "code/", 0) == 0) info.has_code = true;
     if (l.name == p + "constants.pkl") info.has_constants = true;
-    if ((l.name == p + "version" || l.name == p + ".data/version") && l.method == 0 && l.usize < 32) {
-      auto local = reader.read(static_cast<int64_t>(l.offset), 30);
-      if (read_le(local.data(), 4) != kLocalHeader) throw reader.corrupted("bad local header for '" + l.name + "'");
-      const int64_t data_at = static_cast<int64_t>(l.offset) + 30 + static_cast<int64_t>(read_le(local.data() + 26, 2)) +
-                              static_cast<int64_t>(read_le(local.data() + 28, 2));
-      auto text = reader.read(data_at, static_cast<int64_t>(l.usize));
-      std::string s(text.begin(), text.end());
+    if ((l.name == p + "version" || l.name == p + ".data/version") && l.method == 0 && l.size < 32) {
+      const std::string s = zip.read(l);
       try {
         info.format_version = std::stoll(s);
       } catch (const std::exception&) {
-        throw reader.corrupted("unreadable version record '" + s + "'");
+        throw zip.corrupted("unreadable version record '" + s + "'");
       }
     }
   }
@@ -546,48 +400,30 @@ ArchiveInfo preflight_archive(const InputFile& file, const std::string& libtorch
   };
   const std::string code_dir = lower(p + "code/");
   // Its zip lookups ignore case. Other entries (extra/ files) are not read by LibTorch, nor checked.
-  for (const auto& l : located) {
+  for (const ZipEntry& l : located) {
     const std::string lower_name = lower(l.name);
     const bool in_code = lower_name.rfind(code_dir, 0) == 0;
     const bool code = in_code && ends_with(lower_name, ".py");
     const bool debug = in_code && ends_with(lower_name, ".debug_pkl");
     const bool pickle = debug || lower_name == lower(p + "data.pkl") || lower_name == lower(p + "constants.pkl");
     if (!(code || pickle) || (l.method != 0 && l.method != 8)) continue;
-    auto local = reader.read(static_cast<int64_t>(l.offset), 30);
-    if (read_le(local.data(), 4) != kLocalHeader) throw reader.corrupted("bad local header for '" + l.name + "'");
-    const int64_t data_at = static_cast<int64_t>(l.offset) + 30 + static_cast<int64_t>(read_le(local.data() + 26, 2)) +
-                            static_cast<int64_t>(read_le(local.data() + 28, 2));
-    if (l.usize > (uint64_t{1} << 32) || l.csize > static_cast<uint64_t>(size)) throw reader.corrupted("entry '" + l.name + "' is too large");
-    const auto raw = reader.read(data_at, static_cast<int64_t>(l.csize));
-    std::string bytes;
-    if (l.method == 0) {
-      bytes.assign(raw.begin(), raw.end());
-    } else {
-      bytes.assign(static_cast<std::size_t>(l.usize), '\0');
-      z_stream z{};
-      if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw Error(ErrorKind::kResource, "cannot check '" + path + "': out of memory");
-      z.next_in = const_cast<Bytef*>(raw.data());
-      z.avail_in = static_cast<uInt>(raw.size());
-      z.next_out = reinterpret_cast<Bytef*>(bytes.data());
-      z.avail_out = static_cast<uInt>(bytes.size());
-      const int rc = inflate(&z, Z_FINISH);
-      const bool whole = rc == Z_STREAM_END && z.avail_out == 0;
-      inflateEnd(&z);
-      if (!whole) throw reader.corrupted("entry '" + l.name + "' does not inflate to its size");
+    if (l.size > (uint64_t{1} << 32) || l.compressed_size > static_cast<uint64_t>(zip.file_size())) {
+      throw zip.corrupted("entry '" + l.name + "' is too large");
     }
+    std::string bytes = zip.read(l);
     if (code) {
       info.code_files.emplace_back(l.name, std::move(bytes));
       continue;
     }
     std::string problem = check_pickle(bytes);
-    if (!problem.empty()) throw reader.corrupted("'" + l.name + "' is not a pickle LibTorch can read: " + problem);
+    if (!problem.empty()) throw zip.corrupted("'" + l.name + "' is not a pickle LibTorch can read: " + problem);
     if (debug) {
       problem = check_debug_pickle(evaluate_pickle(bytes));
-      if (!problem.empty()) throw reader.corrupted("'" + l.name + "' is debug information with " + problem);
+      if (!problem.empty()) throw zip.corrupted("'" + l.name + "' is debug information with " + problem);
     }
   }
 
-  bool has_data_pkl = std::any_of(located.begin(), located.end(), [&](const Located& l) { return l.name == p + "data.pkl"; });
+  bool has_data_pkl = std::any_of(located.begin(), located.end(), [&](const ZipEntry& l) { return l.name == p + "data.pkl"; });
   if (!has_data_pkl) throw Error::not_torchscript(path, "a zip archive without data.pkl");
   if (!info.has_code || !info.has_constants) {
     throw Error::not_torchscript(path, "a zip archive with no TorchScript code: a state_dict or tensors saved with torch.save?");
@@ -595,12 +431,12 @@ ArchiveInfo preflight_archive(const InputFile& file, const std::string& libtorch
   // LibTorch 1.13's archive reader throws from its constructor without a version record, or with a
   // version below 1, and then never frees the zip state it built (found by tests/fuzz/fuzz_model as a
   // LeakSanitizer report): refuse those here, with a clearer message.
-  const bool has_version = std::any_of(located.begin(), located.end(), [&](const Located& l) {
+  const bool has_version = std::any_of(located.begin(), located.end(), [&](const ZipEntry& l) {
     return l.name == p + "version" || l.name == p + ".data/version";
   });
-  if (!has_version) throw reader.corrupted("no version record");
+  if (!has_version) throw zip.corrupted("no version record");
   if (info.format_version != -1 && info.format_version < 1) {
-    throw reader.corrupted("version record '" + std::to_string(info.format_version) + "'");
+    throw zip.corrupted("version record '" + std::to_string(info.format_version) + "'");
   }
   if (info.format_version > limits.max_supported_version) {
     throw Error(ErrorKind::kModel,

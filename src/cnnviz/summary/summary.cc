@@ -18,7 +18,9 @@ Summary summarize_model(const SummaryRequest& request) {
   ctx.frozen = tree.frozen;
   ctx.device = model.device_name();
   ctx.blas = blas_info().name;
-  ctx.inputs = request.inputs;
+  // A torch.export program knows the inputs it was exported with: without --input, those.
+  const std::vector<InputSpec>& inputs = request.inputs.empty() ? model.file().example_inputs : request.inputs;
+  ctx.inputs = inputs;
   if (request.compute_sha256) ctx.model_sha256 = sha256_file(request.model_path);
   if (tree.frozen) {
     ctx.notes.push_back("'" + request.model_path +
@@ -27,18 +29,18 @@ Summary summarize_model(const SummaryRequest& request) {
                         " constant tensors, with batch norm folded into convolutions");
   }
 
-  if (request.inputs.empty()) {
+  if (inputs.empty()) {
     summary.records = build_layer_records_without_input(tree);
   } else {
     CaptureOptions capture_options;
-    capture_options.inputs = request.inputs;
+    capture_options.inputs = inputs;
     capture_options.max_memory_bytes = request.max_memory_bytes;
     CaptureResult capture = capture_module_calls(model, capture_options);
     summary.records = build_layer_records(tree, capture.calls);
     ctx.memory_estimate_bytes = capture.estimated_bytes;
     ctx.notes.insert(ctx.notes.end(), capture.notes.begin(), capture.notes.end());
   }
-  summary.stats = compute_summary_stats(summary.records, tree, request.inputs);
+  summary.stats = compute_summary_stats(summary.records, tree, inputs);
   return summary;
 }
 
