@@ -9,21 +9,11 @@
 #include "cnnviz/cam_batch.h"
 #include "cnnviz/cam_report.h"
 #include "cnnviz/image_run.h"
+#include "npy_reference.h"
 #include "test_env.h"
 
 using namespace cnnviz;
 namespace fs = std::filesystem;
-
-namespace {
-
-float max_difference(const FloatArray& a, const FloatArray& b) {
-  REQUIRE(a.shape == b.shape);
-  float worst = 0;
-  for (std::size_t i = 0; i < a.values.size(); ++i) worst = std::max(worst, std::fabs(a.values[i] - b.values[i]));
-  return worst;
-}
-
-}  // namespace
 
 TEST_CASE("run_cam_batch writes each overlay, reports a broken image and resumes", "[cam_batch][models]") {
   test::TempDir dir;
@@ -70,7 +60,7 @@ TEST_CASE("run_cam_batch writes each overlay, reports a broken image and resumes
     CamRequest one;
     const ImageCams alone = run_cam_image(model, load_image(images[i]), request.pre, one);
     CHECK(alone.layer == totals.layer);
-    CHECK(max_difference(alone.cams[0].map, maps[i]) < 1e-5f);
+    CHECK(test::max_abs_diff(alone.cams[0].map, maps[i]) < 1e-5f);
   }
 
   // A second run skips what is done and reports the broken image again.

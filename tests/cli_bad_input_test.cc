@@ -233,9 +233,13 @@ TEST_CASE("bad input battery: outputs that cannot be written", "[cli][battery][m
       {"too long a path", dir.path() + "/" + std::string(5000, 'z') + ".png"},
       {"too long a name", dir.file(std::string(300, 'w') + ".png")},
   };
+  std::size_t writer = 0;  // the commands that write files: kernels, features, features --all-layers, gradcam, saliency, maximize
   for (const Command& c : kCommands) {
     if (std::string(c.name) == "summary" || std::string(c.name) == "layers") continue;  // stdout only
-    for (const auto& [what, output] : outputs) {
+    const std::size_t ci = writer++;
+    for (std::size_t oi = 0; oi < std::size(outputs); ++oi) {
+      if (!runs(ci, oi, 6)) continue;
+      const auto& [what, output] = outputs[oi];
       const bool all_layers = std::string(c.name) == "features --all-layers";
       if (all_layers && std::string(what) == "an existing directory") continue;  // its job
       INFO(c.name << " with an output " << what);

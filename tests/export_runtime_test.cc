@@ -14,6 +14,7 @@
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/model.h"
 #include "cnnviz/summary.h"
+#include "npy_reference.h"
 #include "test_env.h"
 
 using namespace cnnviz;
@@ -29,18 +30,11 @@ std::map<std::string, const ModuleNode*> by_path(const ModuleTree& tree) {
   return nodes;
 }
 
-float max_difference(const FloatArray& a, const FloatArray& b) {
-  REQUIRE(a.shape == b.shape);
-  float worst = 0;
-  for (std::size_t i = 0; i < a.values.size(); ++i) worst = std::max(worst, std::abs(a.values[i] - b.values[i]));
-  return worst;
-}
-
 }  // namespace
 
-// Every module the graph kept has the scripted module's class, parameters, kernel and convolution
-// settings; the modules it lost ran no operator of their own (nn.Identity, dropout in eval mode) and hold
-// no parameters.
+// Every module the graph kept has the scripted module's class (or "Module" when it was never called
+// itself), parameters, kernel and convolution settings; the modules it lost ran no operator of their own
+// (nn.Identity, dropout in eval mode) and hold no parameters.
 TEST_CASE("export runtime: a .pt2 has the module tree of the TorchScript file of the same weights", "[export][models][modern]") {
   const auto model = GENERATE(as<std::string>{}, "tiny_cnn", "resnet18", "cifar_googlenet", "cifar_densenet", "unet", "efficientnet_b0",
                               "convnext_tiny", "mobilenet_v3_small", "swin_t", "vit_b_16", "deeplabv3_mobilenet_v3_large");
@@ -59,8 +53,13 @@ TEST_CASE("export runtime: a .pt2 has the module tree of the TorchScript file of
     INFO(n.path);
     REQUIRE(theirs.count(n.path) == 1);
     const ModuleNode& s = *theirs.at(n.path);
-    CHECK(n.class_name == s.class_name);
-    CHECK(n.qualified_class == s.qualified_class);
+    if (n.qualified_class.empty()) {
+      // Never called itself (Swin's attention reads qkv.weight with F.linear): the file has no class for it.
+      CHECK(n.class_name == "Module");
+    } else {
+      CHECK(n.class_name == s.class_name);
+      CHECK(n.qualified_class == s.qualified_class);
+    }
     CHECK(n.depth == s.depth);
     CHECK(n.is_leaf == s.is_leaf);
     CHECK(n.num_params == s.num_params);
@@ -101,14 +100,12 @@ TEST_CASE("export runtime: CAMs and saliency of a .pt2 equal the TorchScript fil
     CHECK(exported.tree().nodes[static_cast<std::size_t>(a.layer)].path == scripted.tree().nodes[static_cast<std::size_t>(b.layer)].path);
     REQUIRE(a.cams.size() == 1);
     CHECK(a.cams[0].target_class == b.cams[0].target_class);
-    CHECK(max_difference(a.cams[0].map, b.cams[0].map) < 1e-5f);
+    CHECK(test::max_abs_diff(a.cams[0].map, b.cams[0].map) < 1e-5);
   }
   SaliencyRequest saliency;
   const ImageSaliency a = run_saliency_image(exported, image, pre, saliency);
   const ImageSaliency b = run_saliency_image(scripted, image, pre, saliency);
-  float scale = 0;
-  for (float v : b.saliency.gradient.values) scale = std::max(scale, std::abs(v));
-  CHECK(max_difference(a.saliency.gradient, b.saliency.gradient) <= 1e-5f * std::max(scale, 1.0f));
+  CHECK(test::max_abs_diff(a.saliency.gradient, b.saliency.gradient) <= 1e-5 * std::max(test::abs_max(b.saliency.gradient), 1.0));
 }
 
 // Without --input a .pt2 is summarised at the shapes it was exported with.
