@@ -116,6 +116,12 @@ TEST_CASE("export program: what it cannot read is one message naming it", "[expo
   stack["graph_module"]["graph"]["nodes"][0]["metadata"]["nn_module_stack"] = "no commas here";
   CHECK_THAT(refusal(stack.dump()), Contains("malformed nn_module_stack entry 'no commas here'"));
 
+  Json deep = program();
+  std::string path = "a";
+  for (int i = 0; i < kMaxModuleDepth; ++i) path += ".a";
+  deep["graph_module"]["graph"]["nodes"][0]["metadata"]["nn_module_stack"] = "k," + path + ",torch.nn.Module";
+  CHECK_THAT(refusal(deep.dump()), Contains("nests modules deeper than 256 levels"));
+
   Json wrong_type = program();
   wrong_type["graph_module"]["graph"]["nodes"][0]["inputs"][2]["arg"] = {{"as_ints", {1, "two"}}};
   CHECK_THAT(refusal(wrong_type.dump()), Contains("argument 'stride' is not an integer"));

@@ -16,6 +16,9 @@ namespace cnnviz {
 /// writes 8.x, 2.14 writes 8.20). A newer major version is refused; a newer minor one is read.
 inline constexpr int kExportSchemaMajor = 8;
 
+/// The deepest module path read (dots in an nn_module_stack path); deeper is refused as malformed.
+inline constexpr int kMaxModuleDepth = 256;
+
 /// One argument of a graph node, typed as the schema types it.
 struct ExportArg {
   enum class Kind {

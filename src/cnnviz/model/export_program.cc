@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -182,6 +183,10 @@ class Reader {
       const std::size_t c1 = item.find(','), c2 = c1 == std::string::npos ? c1 : item.find(',', c1 + 1);
       if (c2 == std::string::npos) fail(context + " has a malformed nn_module_stack entry '" + item.substr(0, 80) + "'");
       frames.push_back({item.substr(0, c1), item.substr(c1 + 1, c2 - c1 - 1), item.substr(c2 + 1)});
+      // The module tree is built recursively along paths: bound their depth as torch.nn's never reach.
+      if (std::count(frames.back().path.begin(), frames.back().path.end(), '.') >= kMaxModuleDepth) {
+        fail(context + " nests modules deeper than " + std::to_string(kMaxModuleDepth) + " levels");
+      }
       start = end + 1;
     }
     return frames;
@@ -321,7 +326,13 @@ ExportProgram parse_export_program(const std::string& json_text, const std::stri
     if (auto s = input_spec(r, spec, "input spec")) p.input_specs.push_back(std::move(*s));
   }
   if (const Json* calls = r.maybe(module, "module_call_graph")) {
-    for (const Json& call : r.array(*calls, "module_call_graph")) p.module_calls.push_back(r.str(r.at(call, "fqn", "module call"), "module call fqn"));
+    for (const Json& call : r.array(*calls, "module_call_graph")) {
+      std::string fqn = r.str(r.at(call, "fqn", "module call"), "module call fqn");
+      if (std::count(fqn.begin(), fqn.end(), '.') >= kMaxModuleDepth) {
+        r.fail("module_call_graph nests modules deeper than " + std::to_string(kMaxModuleDepth) + " levels");
+      }
+      p.module_calls.push_back(std::move(fqn));
+    }
   }
   return p;
 }
