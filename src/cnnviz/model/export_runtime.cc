@@ -23,6 +23,7 @@
 #include "cnnviz/export_program.h"
 #include "cnnviz/version.h"
 #include "model/model_impl.h"
+#include "model/module_aliases.h"
 
 namespace cnnviz {
 namespace {
@@ -58,7 +59,7 @@ std::optional<c10::MemoryFormat> memory_format(int64_t format) {
 }
 
 /// One call of a module, found in the graph: nodes [begin, end) run inside it.
-struct ModuleCall {
+struct PlannedCall {
   int node = 0;  ///< ModuleTree node
   std::size_t begin = 0, end = 0;
   std::string input;                 ///< the first tensor it takes from outside ("" if none)
@@ -110,12 +111,12 @@ class ExportRuntime : public ModelRuntime {
     for (std::size_t i = 0; i < user_inputs_.size() && i < inputs.size(); ++i) env[user_inputs_[i]] = inputs[i];
     const c10::Device device = run_device_ ? *run_device_ : device_;
 
-    auto enter = [&](const ModuleCall& call) {
+    auto enter = [&](const PlannedCall& call) {
       if (!observer) return;
       const auto it = call.input.empty() ? env.end() : env.find(call.input);
       observer->on_enter(call.node, it == env.end() ? c10::IValue() : it->second);
     };
-    auto exit = [&](const ModuleCall& call) {
+    auto exit = [&](const PlannedCall& call) {
       if (!observer) return;
       std::vector<c10::IValue> outs;
       for (const std::string& name : call.outputs) {
@@ -134,7 +135,7 @@ class ExportRuntime : public ModelRuntime {
       for (std::size_t c : events_[i].enters) enter(calls_[c]);
     };
 
-    if (observer && !user_inputs_.empty()) observer->on_enter(0, env[user_inputs_[0]]);
+    if (observer) observer->on_enter(0, user_inputs_.empty() ? c10::IValue() : env[user_inputs_[0]]);
     for (std::size_t i = 0; i < program_.nodes.size(); ++i) {
       run_events(i);
       run_node(i, env, device);
@@ -347,7 +348,7 @@ class ExportRuntime : public ModelRuntime {
     // stored once and given to both names' placeholders (load_export_program).
     std::unordered_set<const c10::TensorImpl*> counted;
     std::vector<std::unordered_set<const c10::TensorImpl*>> node_seen(tree_.nodes.size());
-    std::vector<std::vector<const c10::TensorImpl*>> signature(tree_.nodes.size());
+    std::vector<std::vector<const void*>> signature(tree_.nodes.size());
     for (const ExportInputSpec& spec : program_.input_specs) {
       if (spec.kind == ExportInputSpec::Kind::kBuffer) tree_.buffer_count += state_.at(spec.placeholder).numel();
       if (spec.kind != ExportInputSpec::Kind::kParameter) continue;
@@ -383,26 +384,8 @@ class ExportRuntime : public ModelRuntime {
       const auto it = state_by_name_.find(node.path.empty() ? "weight" : node.path + ".weight");
       if (it != state_by_name_.end()) node.weight_shape = state_.at(it->second).sizes().vec();
     }
-    // One module under two names (`self.alias = self.shared`): modules of one class holding the very
-    // same parameters, on unrelated paths, are the one module torchinfo's hooks see, under the last name.
-    call_node_.resize(tree_.nodes.size());
-    for (std::size_t k = 0; k < tree_.nodes.size(); ++k) call_node_[k] = static_cast<int>(k);
-    const auto nested = [&](std::size_t a, std::size_t b) {
-      const std::string& pa = tree_.nodes[a].path;
-      const std::string& pb = tree_.nodes[b].path;
-      const auto inside = [](const std::string& inner, const std::string& outer) {
-        return outer.empty() || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '.');
-      };
-      return inside(pa, pb) || inside(pb, pa);
-    };
-    for (std::size_t k = 0; k < tree_.nodes.size(); ++k) {
-      if (signature[k].empty()) continue;
-      for (std::size_t other = k + 1; other < tree_.nodes.size(); ++other) {
-        if (signature[other] == signature[k] && tree_.nodes[other].class_name == tree_.nodes[k].class_name && !nested(k, other)) {
-          call_node_[k] = static_cast<int>(other);
-        }
-      }
-    }
+    // One module under two names (`self.alias = self.shared`) is one module, as torchinfo's hooks see it.
+    call_node_ = alias_targets(tree_, signature);
     // Convolution settings and pooling windows from the operator each module calls.
     for (const ExportNode& n : program_.nodes) {
       if (n.module_stack.empty()) continue;
@@ -469,7 +452,7 @@ class ExportRuntime : public ModelRuntime {
       open.resize(common);
       open_keys.resize(common);
       for (std::size_t k = common; k < frames.size(); ++k) {
-        ModuleCall call;
+        PlannedCall call;
         call.node = call_node_[static_cast<std::size_t>(index_of_path_.at(frames[k]->path))];
         call.begin = i;
         open.push_back(calls_.size());
@@ -491,7 +474,7 @@ class ExportRuntime : public ModelRuntime {
       }
     }
     for (const auto& out : program_.outputs) last_use[out] = count;
-    for (ModuleCall& call : calls_) {
+    for (PlannedCall& call : calls_) {
       for (std::size_t i = call.begin; i < call.end && call.input.empty(); ++i) {
         for (const ExportInput& in : program_.nodes[i].inputs) {
           if (in.arg.kind != ExportArg::Kind::kTensor || state_.count(in.arg.name)) continue;
@@ -615,7 +598,7 @@ class ExportRuntime : public ModelRuntime {
   ModuleTree tree_;
   std::unordered_map<std::string, int> index_of_path_;
   std::vector<int> call_node_;  ///< the node each node's calls are reported as (aliases: one node)
-  std::vector<ModuleCall> calls_;
+  std::vector<PlannedCall> calls_;
   std::vector<CallEvents> events_;
   c10::Device device_{c10::kCPU};
   std::optional<c10::Device> run_device_;  ///< meta during with_meta_weights

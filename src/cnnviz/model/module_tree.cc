@@ -3,10 +3,10 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 
-#include <map>
 #include <regex>
 #include <unordered_set>
 
+#include "model/module_aliases.h"
 #include "model/torchscript_runtime.h"
 
 namespace cnnviz {
@@ -173,9 +173,9 @@ ModuleTree build_module_tree(const torch::jit::Module& root, std::vector<torch::
   ModuleTree tree;
   std::unordered_map<std::string, int> index_of_path;
   // torch.jit.script turns `self.alias = self.shared` into two module objects that share their
-  // parameter tensors. Modules of one class holding the very same parameters are treated as the one
-  // module the user wrote, so its second call is "(recursive)" as in torchinfo.
-  std::map<std::pair<std::string, std::vector<const c10::TensorImpl*>>, std::vector<int>> same_params;
+  // parameter tensors: alias_targets folds them back into the one module the user wrote, so its second
+  // call is "(recursive)" as in torchinfo.
+  std::vector<std::vector<const void*>> signatures;
   std::vector<const c10::ivalue::Object*> object_of;
   for (const auto& named : root.named_modules()) {
     const torch::jit::Module& m = named.value;
@@ -195,7 +195,7 @@ ModuleTree build_module_tree(const torch::jit::Module& root, std::vector<torch::
 
     // named_parameters() of a subtree, each tensor once (as Python's named_parameters does).
     std::unordered_set<const c10::TensorImpl*> seen;
-    std::vector<const c10::TensorImpl*> signature;
+    std::vector<const void*> signature;
     for (const auto& p : m.named_parameters(/*recurse=*/true)) {
       if (!seen.insert(p.value.unsafeGetTensorImpl()).second) continue;
       signature.push_back(p.value.unsafeGetTensorImpl());
@@ -220,32 +220,11 @@ ModuleTree build_module_tree(const torch::jit::Module& root, std::vector<torch::
     node_of[m._ivalue().get()] = index;
     object_of.push_back(m._ivalue().get());
     modules.push_back(m);
-    if (!signature.empty()) same_params[{node.class_name, signature}].push_back(index);
+    signatures.push_back(std::move(signature));
     tree.nodes.push_back(std::move(node));
   }
-  // A module inside another one can hold the very same parameters without being an alias: a Sequential
-  // whose only block holds a Sequential (EfficientNet's and MNASNet's one-block stages). Aliases are never
-  // nested, so only modules on unrelated paths are folded.
-  const auto nested = [&](int a, int b) {
-    const std::string& pa = tree.nodes[static_cast<std::size_t>(a)].path;
-    const std::string& pb = tree.nodes[static_cast<std::size_t>(b)].path;
-    const auto inside = [](const std::string& inner, const std::string& outer) {
-      return outer.empty() || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == '.');
-    };
-    return inside(pa, pb) || inside(pb, pa);
-  };
-  for (const auto& group : same_params) {
-    // torchinfo registers a module under the last name it is reachable by: each member goes to the last
-    // member of the group that is not nested with it.
-    const std::vector<int>& members = group.second;
-    for (int index : members) {
-      int target = index;
-      for (int other : members) {
-        if (other > target && !nested(index, other)) target = other;
-      }
-      node_of[object_of[static_cast<std::size_t>(index)]] = target;
-    }
-  }
+  const std::vector<int> target = alias_targets(tree, signatures);
+  for (std::size_t i = 0; i < object_of.size(); ++i) node_of[object_of[i]] = target[i];
 
   std::unordered_set<const c10::TensorImpl*> seen;
   for (const auto& p : root.parameters(/*recurse=*/true)) {
