@@ -10,11 +10,14 @@
 #include <map>
 #include <vector>
 
+#include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/image_run.h"
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/model.h"
 #include "cnnviz/summary.h"
+#include "cnnviz/summary_csv.h"
+#include "cnnviz/summary_text.h"
 #include "npy_reference.h"
 #include "test_env.h"
 
@@ -112,21 +115,77 @@ TEST_CASE("export runtime: CAMs and saliency of a .pt2 equal the TorchScript fil
   CHECK(test::max_abs_diff(a.saliency.gradient, b.saliency.gradient) <= 1e-5 * std::max(test::abs_max(b.saliency.gradient), 1.0));
 }
 
-// Without --input a .pt2 is summarised at the shapes it was exported with.
-TEST_CASE("export runtime: a .pt2 without inputs runs at its exported shape", "[export][models][modern]") {
-  SummaryRequest request;
-  request.model_path = test::model_path("resnet18.pt2");
-  const Summary implicit = summarize_model(request);
-  request.inputs = {InputSpec{{1, 3, 224, 224}, DType::kFloat32}};
-  const Summary explicit_input = summarize_model(request);
-  REQUIRE(implicit.context.inputs.size() == 1);
-  CHECK(implicit.context.inputs[0].shape == std::vector<int64_t>{1, 3, 224, 224});
-  REQUIRE(implicit.records.size() == explicit_input.records.size());
-  for (std::size_t i = 0; i < implicit.records.size(); ++i) {
-    CHECK(implicit.records[i].output_shape == explicit_input.records[i].output_shape);
-    CHECK(implicit.records[i].mult_adds == explicit_input.records[i].mult_adds);
+// Without --input a .pt2 is summarised at the shapes it was exported with, and there (with or without
+// --input) from the shapes its program records: no operator runs, and every figure is the one the
+// graph's run gives (every column, the CSV, the totals).
+TEST_CASE("export runtime: a .pt2 at its exported shape is summarised from its record, as its run", "[export][models][modern]") {
+  const auto model = GENERATE(as<std::string>{}, "tiny_cnn", "edge", "two_inputs", "one_block_stages", "resnet18", "cifar_googlenet",
+                              "cifar_resnet", "cifar_preact_resnet", "cifar_densenet", "unet", "efficientnet_b0", "mnasnet0_5",
+                              "convnext_tiny", "regnet_y_400mf", "mobilenet_v3_small", "swin_t", "vit_b_16",
+                              "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large");
+  INFO(model);
+  Model loaded = load_model(test::model_path(model + ".pt2"), DeviceKind::kCpu);
+  const std::vector<InputSpec> exported_with = loaded.file().example_inputs;
+  REQUIRE(!exported_with.empty());
+
+  CaptureOptions capture;
+  capture.inputs = exported_with;
+  const CaptureResult recorded = capture_module_calls(loaded, capture);
+  CHECK_FALSE(recorded.ran);
+  capture.use_recorded_shapes = false;
+  const CaptureResult ran = capture_module_calls(loaded, capture);
+  CHECK(ran.ran);
+  REQUIRE(recorded.calls.size() == ran.calls.size());
+  for (std::size_t i = 0; i < ran.calls.size(); ++i) {
+    CHECK(recorded.calls[i].node == ran.calls[i].node);
+    CHECK(recorded.calls[i].input_shape == ran.calls[i].input_shape);
+    CHECK(recorded.calls[i].output_shape == ran.calls[i].output_shape);
+    CHECK(recorded.calls[i].output_elem_bytes == ran.calls[i].output_elem_bytes);
+    CHECK(recorded.calls[i].finish_order == ran.calls[i].finish_order);
   }
-  CHECK(implicit.stats.total_mult_adds == explicit_input.stats.total_mult_adds);
+
+  SummaryRequest request;
+  request.model_path = test::model_path(model + ".pt2");
+  const Summary from_record = summarize_model(request);
+  request.use_recorded_shapes = false;
+  request.inputs = exported_with;
+  const Summary from_run = summarize_model(request);
+  REQUIRE(from_record.context.inputs.size() == exported_with.size());
+  CHECK(from_record.context.inputs[0].shape == exported_with[0].shape);
+  TextOptions all;
+  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
+                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
+  all.depth = 100;
+  CHECK(render_summary_text(from_record.records, from_record.stats, all) == render_summary_text(from_run.records, from_run.stats, all));
+  CHECK(summary_to_csv(from_record.records) == summary_to_csv(from_run.records));
+}
+
+// At another shape the graph runs (the record is of the exported shapes only).
+TEST_CASE("export runtime: a .pt2 at another shape is run, not read from its record", "[export][models][modern]") {
+  Model loaded = load_model(test::model_path("resnet18.pt2"), DeviceKind::kCpu);
+  CaptureOptions capture;
+  capture.inputs = {InputSpec{{1, 3, 64, 64}, DType::kFloat32}};
+  const CaptureResult result = capture_module_calls(loaded, capture);
+  CHECK(result.ran);
+  CHECK(result.calls.front().output_shape == std::vector<int64_t>{1, 1000});
+  // Another dtype at the exported sizes runs too (and fails as the eager model would: float weights).
+  capture.inputs = {InputSpec{{1, 3, 224, 224}, DType::kFloat64}};
+  CHECK_THROWS_WITH(capture_module_calls(loaded, capture), Contains("expected scalar type Double"));
+}
+
+// A graph with a shape fixed at export (ViT reshapes to its 196 patch tokens of batch 1) fails at another
+// batch size, naming the module and the shape it was exported at.
+TEST_CASE("export runtime: a fixed-shape .pt2 at another shape names its exported shape", "[export][models][modern]") {
+  Model loaded = load_model(test::model_path("vit_b_16.pt2"), DeviceKind::kCpu);
+  CaptureOptions capture;
+  capture.inputs = {InputSpec{{2, 3, 224, 224}, DType::kFloat32}};
+  try {
+    capture_module_calls(loaded, capture);
+    FAIL("a batch of 2 ran");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kExecution);
+    CHECK_THAT(e.what(), Contains("was exported at input 1,3,224,224") && Contains("dynamic_shapes"));
+  }
 }
 
 // Another batch size runs the same graph: static shapes baked into a view would fail here.

@@ -34,6 +34,10 @@ struct CaptureOptions {
   /// Dry-run the model on the meta device first: the memory guard, and CaptureResult::estimated_bytes.
   /// false when the caller has already checked this forward (check_capture_memory, check_image_forward).
   bool dry_run = true;
+  /// When only shapes are asked for (no keep_outputs, no input_data) and the file records every shape
+  /// of a forward at exactly these inputs (a `.pt2` at the shapes it was exported with), the calls are
+  /// read from that record and nothing runs. false runs the model all the same.
+  bool use_recorded_shapes = true;
 };
 
 /// The calls of one forward pass in call order (a parent before its children), plus notes for the user.
@@ -42,6 +46,7 @@ struct CaptureResult {
   int64_t estimated_bytes = 0;     ///< memory estimate the guard checked
   std::vector<std::string> notes;  ///< e.g. why the meta dry run was skipped
   std::map<int, FloatArray> outputs;  ///< node -> its first call's output (float32, on the CPU)
+  bool ran = true;                    ///< false: the calls are the file's record (use_recorded_shapes)
 };
 
 /// What the memory guard found.
@@ -51,6 +56,7 @@ struct MemoryCheck {
   /// does not run on the meta device (`notes` says why).
   std::vector<ModuleCall> calls;
   std::vector<std::string> notes;
+  bool recorded = false;  ///< `calls` are the file's record of these shapes, not a dry run
 };
 
 /// The memory guard of capture_module_calls on its own, for callers that check before they build the
@@ -61,7 +67,7 @@ struct MemoryCheck {
 MemoryCheck check_capture_memory(Model& model, const CaptureOptions& options, int64_t extra_bytes = 0, int gradient_from = -1);
 
 /// Runs the model once on random inputs (torch.rand, as torchinfo; zeros for int64) and records every
-/// submodule call. Before allocating anything it checks the input count against the forward's
+/// submodule call (or reads them from the file's record: CaptureOptions::use_recorded_shapes). Before allocating anything it checks the input count against the forward's
 /// signature (Error kData) and dry-runs the model on PyTorch's `meta` device to estimate memory
 /// (inputs + every leaf call's output), refusing with Error(kResource) above the limit. A failing
 /// forward throws Error(kExecution) naming the module it failed in and the last one that finished.

@@ -18,6 +18,9 @@ struct SummaryRequest {
   std::vector<InputSpec> inputs;   ///< empty: list modules and parameters only, no forward
   int64_t max_memory_bytes = 0;    ///< 0: no limit
   bool compute_sha256 = false;     ///< hash the model file (for JSON)
+  /// A `.pt2` at the shapes it was exported with is summarised from the shapes its program records,
+  /// running nothing; false runs it (CaptureOptions::use_recorded_shapes).
+  bool use_recorded_shapes = true;
 };
 
 /// A finished summary: rows, totals and context, all plain data.

@@ -2,7 +2,10 @@
 // do) versus cnnviz's whole summary (load, meta dry run, instrumented forward, records, text), each
 // repeated in one process. Prints one time in seconds per repetition.
 //
-//   cnnviz_bench bare|bare-noopt|summary|features MODEL SHAPE [REPEATS] [THREADS] [IMAGE]
+//   cnnviz_bench bare|bare-noopt|summary|summary-run|features MODEL SHAPE [REPEATS] [THREADS] [IMAGE]
+//
+// summary-run: the summary with the graph run even where the file records every shape (a .pt2 at its
+// exported shape, which `summary` reads from the record).
 //
 // features: what `cnnviz features MODEL IMAGE --all-layers DIR` does (decode and preprocess the image,
 // one forward copying every convolution's output, a PNG grid per layer, encoded but not written).
@@ -38,7 +41,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: cnnviz_bench bare|bare-noopt|summary MODEL SHAPE [REPEATS] [THREADS]\n");
+    std::fprintf(stderr, "usage: cnnviz_bench bare|bare-noopt|summary|summary-run|features MODEL SHAPE [REPEATS] [THREADS]\n");
     return 2;
   }
   const std::string mode = argv[1], model = argv[2];
@@ -55,9 +58,10 @@ int main(int argc, char** argv) {
         torch::NoGradGuard no_grad;
         at::Tensor y = m.forward({at::rand(shape)}).toTensor();
         if (!y.defined()) return 1;
-      } else if (mode == "summary") {
+      } else if (mode == "summary" || mode == "summary-run") {
         cnnviz::SummaryRequest request;
         request.model_path = model;
+        request.use_recorded_shapes = mode == "summary";
         request.inputs = {cnnviz::InputSpec{shape, cnnviz::DType::kFloat32}};
         request.max_memory_bytes = int64_t{1} << 40;
         const cnnviz::Summary s = cnnviz::summarize_model(request);

@@ -137,6 +137,8 @@ std::string describe_node(const ModuleTree& tree, int node) {
   return (n.path.empty() ? n.class_name : n.path) + " (" + n.class_name + ")";
 }
 
+std::string describe_inputs(const std::vector<InputSpec>& specs);
+
 /// Runs forward once with `rec` installed. An exception becomes Error(kResource) when it is an
 /// out-of-memory failure, else Error(kExecution) naming the module it failed in and the last one that
 /// finished.
@@ -165,8 +167,15 @@ c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::
       throw Error(ErrorKind::kResource, "the forward pass of '" + impl.file.path + "' ran out of memory" + where + ": " +
                                             message + "; use a smaller --input or a lower --max-memory so the guard refuses it");
     }
-    throw Error(ErrorKind::kExecution, "the forward pass of '" + impl.file.path + "' failed" + where + ": " + message +
-                                           last + "; check --input and --dtype");
+    // A torch.export program fixes the shapes it was exported at unless told otherwise (dynamic_shapes).
+    const std::vector<InputSpec>& exported = impl.file.example_inputs;
+    const bool other_shape = !exported.empty() && (exported.size() != options.inputs.size() ||
+        !std::equal(exported.begin(), exported.end(), options.inputs.begin(),
+                    [](const InputSpec& a, const InputSpec& b) { return a.shape == b.shape && a.dtype == b.dtype; }));
+    const std::string hint = other_shape ? "; the program was exported at " + describe_inputs(exported) +
+                                               " and torch.export fixes shapes unless given dynamic_shapes: run it there (no --input) or export it again"
+                                         : "; check --input and --dtype";
+    throw Error(ErrorKind::kExecution, "the forward pass of '" + impl.file.path + "' failed" + where + ": " + message + last + hint);
   }
 }
 
@@ -217,7 +226,9 @@ static MemoryCheck guard_memory(Model::Impl& impl, const CaptureOptions& options
     try {
       ensure_meta_kernels();
       Recorder dry;
-      impl.runtime->with_meta_weights([&] { run_recorded(impl, options, c10::Device(c10::kMeta), dry); });
+      // At the shapes a .pt2 was exported with, its record says what the meta run would.
+      check.recorded = impl.runtime->replay_recorded(options.inputs, dry);
+      if (!check.recorded) impl.runtime->with_meta_weights([&] { run_recorded(impl, options, c10::Device(c10::kMeta), dry); });
       std::unordered_set<int> kept;
       bool in_backward = false;
       for (const ModuleCall& call : dry.calls) {
@@ -255,10 +266,24 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
   Model::Impl& impl = model.impl();
   impl.runtime->check_input_count(options.inputs.size());
   CaptureResult result;
+  // Shapes are all that is asked for: the file's record of them, where it has one, is the answer.
+  const bool shapes_only = options.use_recorded_shapes && options.keep_outputs.empty() && options.input_data.empty();
   if (options.dry_run) {
     MemoryCheck check = guard_memory(impl, options);
     result.estimated_bytes = check.estimated_bytes;
     result.notes = std::move(check.notes);
+    if (shapes_only && check.recorded) {
+      result.calls = std::move(check.calls);
+      result.ran = false;
+      return result;
+    }
+  } else if (shapes_only) {
+    Recorder recorded;
+    if (impl.runtime->replay_recorded(options.inputs, recorded)) {
+      result.calls = std::move(recorded.calls);
+      result.ran = false;
+      return result;
+    }
   }
 
   Recorder rec;

@@ -48,6 +48,15 @@ std::optional<c10::ScalarType> scalar_type(int dtype) {
   }
 }
 
+c10::ScalarType scalar_type_of(DType dtype) {
+  switch (dtype) {
+    case DType::kInt64: return c10::kLong;
+    case DType::kFloat16: return c10::kHalf;
+    case DType::kFloat64: return c10::kDouble;
+    default: return c10::kFloat;
+  }
+}
+
 std::optional<c10::MemoryFormat> memory_format(int64_t format) {
   switch (format) {
     case 1: return c10::MemoryFormat::Contiguous;
@@ -85,6 +94,10 @@ class ExportRuntime : public ModelRuntime {
     resolve_operators();
     build_tree();
     plan_calls();
+    fully_recorded_ = std::all_of(program_.tensor_values.begin(), program_.tensor_values.end(), [](const auto& entry) {
+      const ExportTensorMeta& meta = entry.second;
+      return scalar_type(meta.dtype) && std::none_of(meta.sizes.begin(), meta.sizes.end(), [](int64_t d) { return d < 0; });
+    });
   }
 
   const ModuleTree& tree() const override { return tree_; }
@@ -110,52 +123,29 @@ class ExportRuntime : public ModelRuntime {
     for (const auto& [placeholder, tensor] : state_) env[placeholder] = tensor;
     for (std::size_t i = 0; i < user_inputs_.size() && i < inputs.size(); ++i) env[user_inputs_[i]] = inputs[i];
     const c10::Device device = run_device_ ? *run_device_ : device_;
+    return walk(env, observer, [&](std::size_t i) { run_node(i, env, device); });
+  }
 
-    auto enter = [&](const PlannedCall& call) {
-      if (!observer) return;
-      const auto it = call.input.empty() ? env.end() : env.find(call.input);
-      observer->on_enter(call.node, it == env.end() ? c10::IValue() : it->second);
-    };
-    auto exit = [&](const PlannedCall& call) {
-      if (!observer) return;
-      std::vector<c10::IValue> outs;
-      for (const std::string& name : call.outputs) {
-        auto it = env.find(name);
-        if (it == env.end()) continue;
-        if (it->second.isTensor()) {
-          at::Tensor replaced = observer->on_tensor_return(call.node, it->second.toTensor());
-          if (replaced.defined()) it->second = std::move(replaced);
-        }
-        outs.push_back(it->second);
-      }
-      observer->on_exit(call.node, outs.size() == 1 ? outs[0] : c10::IValue(c10::ivalue::Tuple::create(std::move(outs))));
-    };
-    auto run_events = [&](std::size_t i) {
-      for (std::size_t c : events_[i].exits) exit(calls_[c]);
-      for (std::size_t c : events_[i].enters) enter(calls_[c]);
-    };
-
-    if (observer) observer->on_enter(0, user_inputs_.empty() ? c10::IValue() : env[user_inputs_[0]]);
-    for (std::size_t i = 0; i < program_.nodes.size(); ++i) {
-      run_events(i);
-      run_node(i, env, device);
+  // At the shapes it was exported with, every value's shape and dtype is in the program: the calls are
+  // reported with shape-only tensors made from that record, and no operator runs.
+  bool replay_recorded(const std::vector<InputSpec>& inputs, CallObserver& observer) override {
+    if (!fully_recorded_ || inputs.size() != user_inputs_.size()) return false;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const ExportTensorMeta& meta = program_.tensor_values.at(user_inputs_[i]);
+      if (meta.sizes != inputs[i].shape || scalar_type(meta.dtype) != scalar_type_of(inputs[i].dtype)) return false;
     }
-    run_events(program_.nodes.size());
-
-    std::vector<c10::IValue> outputs;
-    for (const std::string& name : program_.outputs) {
-      const auto it = name.empty() ? env.end() : env.find(name);
-      outputs.push_back(it == env.end() ? c10::IValue() : it->second);
-    }
-    c10::IValue result = outputs.size() == 1 ? outputs[0] : c10::IValue(c10::ivalue::Tuple::create(std::move(outputs)));
-    if (observer) {
-      if (result.isTensor()) {
-        at::Tensor replaced = observer->on_tensor_return(0, result.toTensor());
-        if (replaced.defined()) result = replaced;
-      }
-      observer->on_exit(0, result);
-    }
-    return result;
+    std::unordered_map<std::string, c10::IValue> env;
+    env.reserve(program_.nodes.size() * 2);
+    auto recorded = [&](const std::string& name) {
+      const auto it = name.empty() ? program_.tensor_values.end() : program_.tensor_values.find(name);
+      if (it == program_.tensor_values.end()) return;
+      env[name] = at::empty(it->second.sizes, at::TensorOptions().dtype(*scalar_type(it->second.dtype)).device(c10::kMeta));
+    };
+    for (const std::string& name : user_inputs_) recorded(name);
+    walk(env, &observer, [&](std::size_t i) {
+      for (const std::string& out : program_.nodes[i].outputs) recorded(out);
+    });
+    return true;
   }
 
   void with_meta_weights(const std::function<void()>& body) override {
@@ -189,6 +179,60 @@ class ExportRuntime : public ModelRuntime {
  private:
   [[noreturn]] void fail(const std::string& detail) const {
     throw Error(ErrorKind::kModel, "'" + path_ + "' " + detail);
+  }
+
+  /// Goes through the graph, `step(i)` defining node i's outputs in `env`, and reports the module calls
+  /// around the steps to `observer` (may be null). Returns the program's output.
+  c10::IValue walk(std::unordered_map<std::string, c10::IValue>& env, CallObserver* observer,
+                   const std::function<void(std::size_t)>& step) const {
+    auto enter = [&](const PlannedCall& call) {
+      if (!observer) return;
+      const auto it = call.input.empty() ? env.end() : env.find(call.input);
+      observer->on_enter(call.node, it == env.end() ? c10::IValue() : it->second);
+    };
+    auto exit = [&](const PlannedCall& call) {
+      if (!observer) return;
+      std::vector<c10::IValue> outs;
+      for (const std::string& name : call.outputs) {
+        auto it = env.find(name);
+        if (it == env.end()) continue;
+        if (it->second.isTensor()) {
+          at::Tensor replaced = observer->on_tensor_return(call.node, it->second.toTensor());
+          if (replaced.defined()) it->second = std::move(replaced);
+        }
+        outs.push_back(it->second);
+      }
+      observer->on_exit(call.node, outs.size() == 1 ? outs[0] : c10::IValue(c10::ivalue::Tuple::create(std::move(outs))));
+    };
+    auto run_events = [&](std::size_t i) {
+      for (std::size_t c : events_[i].exits) exit(calls_[c]);
+      for (std::size_t c : events_[i].enters) enter(calls_[c]);
+    };
+
+    if (observer) {
+      const auto first = user_inputs_.empty() ? env.end() : env.find(user_inputs_[0]);
+      observer->on_enter(0, first == env.end() ? c10::IValue() : first->second);
+    }
+    for (std::size_t i = 0; i < program_.nodes.size(); ++i) {
+      run_events(i);
+      step(i);
+    }
+    run_events(program_.nodes.size());
+
+    std::vector<c10::IValue> outputs;
+    for (const std::string& name : program_.outputs) {
+      const auto it = name.empty() ? env.end() : env.find(name);
+      outputs.push_back(it == env.end() ? c10::IValue() : it->second);
+    }
+    c10::IValue result = outputs.size() == 1 ? outputs[0] : c10::IValue(c10::ivalue::Tuple::create(std::move(outputs)));
+    if (observer) {
+      if (result.isTensor()) {
+        at::Tensor replaced = observer->on_tensor_return(0, result.toTensor());
+        if (replaced.defined()) result = replaced;
+      }
+      observer->on_exit(0, result);
+    }
+    return result;
   }
 
   std::string describe(std::size_t i) const {
@@ -602,6 +646,7 @@ class ExportRuntime : public ModelRuntime {
   std::vector<CallEvents> events_;
   c10::Device device_{c10::kCPU};
   std::optional<c10::Device> run_device_;  ///< meta during with_meta_weights
+  bool fully_recorded_ = false;            ///< every value's shape and dtype is in the program, none symbolic
 };
 
 // A stored tensor from its raw bytes: sizes and strides as the config says, bytes checked to cover them.

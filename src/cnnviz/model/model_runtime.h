@@ -4,8 +4,9 @@
 // format. A runtime owns the loaded program and its weights, knows which module of the ModuleTree each
 // call belongs to, and reports those calls to a CallObserver while it runs a forward. Everything above
 // it (capture, summary, attribution, pictures) sees only this interface, the ModuleTree and tensors.
-// Today's runtime: TorchScript (model/torchscript_runtime.cc). Adding a format is one more class behind
-// this interface and one branch in load_model (docs/architecture.md, "Adding a model format").
+// The runtimes: TorchScript (model/torchscript_runtime.cc) and torch.export (model/export_runtime.cc).
+// Adding a format is one more class behind this interface and one branch in load_model
+// (docs/architecture.md, "Adding a model format").
 
 #include <ATen/ATen.h>
 #include <ATen/core/ivalue.h>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cnnviz/input_spec.h"
 #include "cnnviz/module_tree.h"
 
 namespace cnnviz {
@@ -53,6 +55,11 @@ class ModelRuntime {
   /// PyTorch's meta device, and restores them afterwards, even when `body` throws (the memory guard's
   /// dry run).
   virtual void with_meta_weights(const std::function<void()>& body) = 0;
+  /// Reports to `observer` the module calls of a forward on inputs of exactly these shapes and dtypes as
+  /// the file recorded them when it was saved, running no operator: every value the observer sees is a
+  /// shape-only tensor on the meta device. Returns false, reporting nothing, when the file records no
+  /// such forward (TorchScript; a `.pt2` exported at other or symbolic shapes).
+  virtual bool replay_recorded(const std::vector<InputSpec>& /*inputs*/, CallObserver& /*observer*/) { return false; }
 };
 
 }  // namespace cnnviz

@@ -35,6 +35,7 @@ Summary summarize_model(const SummaryRequest& request) {
     CaptureOptions capture_options;
     capture_options.inputs = inputs;
     capture_options.max_memory_bytes = request.max_memory_bytes;
+    capture_options.use_recorded_shapes = request.use_recorded_shapes;
     CaptureResult capture = capture_module_calls(model, capture_options);
     summary.records = build_layer_records(tree, capture.calls);
     ctx.memory_estimate_bytes = capture.estimated_bytes;
