@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -195,6 +196,49 @@ TEST_CASE("export runtime: a .pt2 runs at another batch size and device-free sha
   request.inputs = {InputSpec{{2, 3, 64, 64}, DType::kFloat32}};
   const Summary s = summarize_model(request);
   CHECK(s.records.front().output_shape == std::vector<int64_t>{2, 1000});
+}
+
+// Programs saved by PyTorch 2.6 (Debian 13's; `scripts/modern-root trixie-export` writes them to
+// $CNNVIZ_TORCH26_MODEL_DIR): the oldest PyTorch whose .pt2 cnnviz reads. Each gives, from its record
+// and by running its graph, the table of the same model saved by PyTorch 2.14 (whose tables equal
+// torchinfo's: tests/golden_test.cc), every column at every depth; its CAMs equal those of the
+// TorchScript file PyTorch 2.6 saved from the same weights.
+TEST_CASE("export runtime: .pt2 programs saved by PyTorch 2.6", "[export][.torch26]") {
+  const char* dir = std::getenv("CNNVIZ_TORCH26_MODEL_DIR");
+  REQUIRE(dir != nullptr);
+  const auto model = GENERATE(as<std::string>{}, "tiny_cnn", "edge", "two_inputs", "one_block_stages", "resnet18", "cifar_googlenet",
+                              "cifar_resnet", "cifar_preact_resnet", "cifar_densenet", "unet", "efficientnet_b0", "mnasnet0_5",
+                              "convnext_tiny", "regnet_y_400mf", "mobilenet_v3_small", "swin_t", "vit_b_16",
+                              "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large");
+  INFO(model);
+  const std::string old_file = std::string(dir) + "/" + model + ".pt2";
+  TextOptions all;
+  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
+                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
+  all.depth = 100;
+  auto table = [&](const std::string& path, bool recorded) {
+    SummaryRequest request;
+    request.model_path = path;
+    request.use_recorded_shapes = recorded;
+    const Summary s = summarize_model(request);
+    return render_summary_text(s.records, s.stats, all);
+  };
+  const std::string expected = table(test::model_path(model + ".pt2"), true);
+  CHECK(table(old_file, true) == expected);
+  CHECK(table(old_file, false) == expected);
+
+  if (model == "tiny_cnn" || model == "resnet18") {
+    Model exported = load_model(old_file, DeviceKind::kCpu);
+    Model scripted = load_model(std::string(dir) + "/" + model + ".script.pt", DeviceKind::kCpu);
+    const Image image = load_image(test::model_path("references/photo.png"));
+    PreprocessOptions pre;
+    if (model == "tiny_cnn") pre.height = pre.width = 32;
+    const ImageCams a = run_cam_image(exported, image, pre, CamRequest{});
+    const ImageCams b = run_cam_image(scripted, image, pre, CamRequest{});
+    REQUIRE(a.cams.size() == 1);
+    CHECK(a.cams[0].target_class == b.cams[0].target_class);
+    CHECK(test::max_abs_diff(a.cams[0].map, b.cams[0].map) < 1e-5);
+  }
 }
 
 #endif

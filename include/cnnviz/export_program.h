@@ -127,6 +127,13 @@ ExportProgram parse_export_program(const std::string& json_text, const std::stri
 /// Parses a weights or constants config (`{"config": {name: {path_name, tensor_meta, ...}}}`).
 std::map<std::string, ExportStoredTensor> parse_export_tensor_config(const std::string& json_text, const std::string& where);
 
+/// The tensors of a dict saved with torch.save (`serialized_state_dict.pt` and `serialized_constants.pt`
+/// of a `.pt2` written by PyTorch 2.6, whose data.pkl this is): name -> its storage key (`file`, the entry
+/// `data/<key>` beside data.pkl), dtype, sizes, strides, offset and, for an nn.Parameter, `is_param`
+/// and requires_grad. The pickle is evaluated as plain data (cnnviz/pickle.h), nothing is imported.
+/// Throws Error(kModel) naming `where` for anything but a dict of plain tensors.
+std::map<std::string, ExportStoredTensor> parse_saved_tensors(const std::string& pickle, const std::string& where);
+
 /// Bytes per element of a schema ScalarType number, 0 for one this reader does not know.
 int export_dtype_size(int dtype);
 

@@ -28,6 +28,9 @@ class ZipArchive {
   /// is not a zip archive (`describe` says what it is instead, e.g. "not a zip archive: it is a PNG
   /// image"), or one that is truncated or corrupted, or has more than `max_entries` entries.
   ZipArchive(const InputFile& file, std::size_t max_entries = 200000);
+  /// The zip archive stored (uncompressed) as `entry` of `outer` (torch.save's archives inside a
+  /// PyTorch 2.6 `.pt2`), read in place; messages name the outer file.
+  ZipArchive(ZipArchive& outer, const ZipEntry& entry, std::size_t max_entries = 200000);
 
   const std::string& path() const { return path_; }
   int64_t file_size() const { return size_; }
@@ -44,9 +47,14 @@ class ZipArchive {
 
  private:
   std::vector<unsigned char> read_at(int64_t offset, int64_t count);
+  void read_directory(std::size_t max_entries);
+  /// Where `entry`'s data begins in the file (past its local header), checked to lie inside this archive.
+  int64_t data_offset(const ZipEntry& entry);
 
   std::string path_;
+  std::string open_name_;
   std::ifstream in_;
+  int64_t base_ = 0;  ///< where this archive begins in the file (an archive inside another)
   int64_t size_ = 0;
   std::vector<ZipEntry> entries_;
 };

@@ -43,16 +43,40 @@ std::vector<unsigned char> ZipArchive::read_at(int64_t offset, int64_t count) {
   if (offset < 0 || count < 0 || offset > size_ || count > size_ - offset) throw corrupted("an entry points outside the file");
   std::vector<unsigned char> buf(static_cast<std::size_t>(count));
   in_.clear();
-  in_.seekg(offset);
+  in_.seekg(base_ + offset);
   in_.read(reinterpret_cast<char*>(buf.data()), count);
   if (!in_) throw Error::unreadable(path_, "read failed");
   return buf;
 }
 
-ZipArchive::ZipArchive(const InputFile& file, std::size_t max_entries) : path_(file.path()), in_(file.open_name(), std::ios::binary) {
+ZipArchive::ZipArchive(const InputFile& file, std::size_t max_entries)
+    : path_(file.path()), open_name_(file.open_name()), in_(open_name_, std::ios::binary) {
   if (!in_) throw Error::unreadable(path_, "permission denied or I/O error");
   in_.seekg(0, std::ios::end);
   size_ = static_cast<int64_t>(in_.tellg());
+  read_directory(max_entries);
+}
+
+ZipArchive::ZipArchive(ZipArchive& outer, const ZipEntry& entry, std::size_t max_entries)
+    : path_(outer.path_), open_name_(outer.open_name_), in_(open_name_, std::ios::binary) {
+  if (!in_) throw Error::unreadable(path_, "permission denied or I/O error");
+  if (entry.method != 0) throw outer.corrupted("the archive '" + entry.name + "' inside it is compressed");
+  base_ = outer.data_offset(entry);
+  size_ = static_cast<int64_t>(entry.size);
+  if (entry.compressed_size != entry.size) throw outer.corrupted("stored entry '" + entry.name + "' has two sizes");
+  read_directory(max_entries);
+}
+
+int64_t ZipArchive::data_offset(const ZipEntry& entry) {
+  const auto local = read_at(static_cast<int64_t>(entry.offset), 30);
+  if (read_le(local.data(), 4) != kLocalHeader) throw corrupted("bad local header for '" + entry.name + "'");
+  const int64_t at = static_cast<int64_t>(entry.offset) + 30 + static_cast<int64_t>(read_le(local.data() + 26, 2)) +
+                     static_cast<int64_t>(read_le(local.data() + 28, 2));
+  if (at > size_ || static_cast<int64_t>(entry.compressed_size) > size_ - at) throw corrupted("entry '" + entry.name + "' lies beyond the end of the file");
+  return base_ + at;
+}
+
+void ZipArchive::read_directory(std::size_t max_entries) {
   const auto head = read_at(0, std::min<int64_t>(size_, 8));
   if (head.size() < 4 || read_le(head.data(), 4) != kLocalHeader) throw Error::not_torchscript(path_, describe_non_zip(head));
 
@@ -155,10 +179,7 @@ std::string ZipArchive::read(const ZipEntry& entry, uint64_t max_bytes) {
     throw Error(ErrorKind::kModel, "'" + path_ + "': entry '" + entry.name + "' holds " + std::to_string(entry.size) +
                                        " bytes, more than the limit of " + std::to_string(max_bytes) + "; this is not a model cnnviz reads");
   }
-  const auto local = read_at(static_cast<int64_t>(entry.offset), 30);
-  if (read_le(local.data(), 4) != kLocalHeader) throw corrupted("bad local header for '" + entry.name + "'");
-  const int64_t data_at = static_cast<int64_t>(entry.offset) + 30 + static_cast<int64_t>(read_le(local.data() + 26, 2)) +
-                          static_cast<int64_t>(read_le(local.data() + 28, 2));
+  const int64_t data_at = data_offset(entry) - base_;
   if (entry.method == 0) {
     if (entry.compressed_size != entry.size) throw corrupted("stored entry '" + entry.name + "' has two sizes");
     const auto raw = read_at(data_at, static_cast<int64_t>(entry.size));

@@ -13,8 +13,10 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -688,6 +690,7 @@ bool is_export_archive(ZipArchive& zip) {
   if (const ZipEntry* format = zip.find(prefix + "archive_format"); format && format->size < 64) {
     if (zip.read(*format).rfind("pt2", 0) == 0) return true;
   }
+  if (zip.find("serialized_exported_program.json")) return true;  // PyTorch 2.6's layout
   return std::any_of(zip.entries().begin(), zip.entries().end(), [&](const ZipEntry& e) {
     return e.name.rfind(prefix + "models/", 0) == 0 && e.name.size() > 5 && e.name.compare(e.name.size() - 5, 5, ".json") == 0;
   });
@@ -707,52 +710,110 @@ std::unique_ptr<ModelRuntime> load_export_program(const InputFile& file, ZipArch
   if (const ZipEntry* order = zip.find(prefix + "byteorder"); order && order->size < 16 && zip.read(*order).rfind("little", 0) != 0) {
     throw Error(ErrorKind::kModel, "'" + path + "' was saved on a big-endian machine; cnnviz reads little-endian archives");
   }
-  // The program: models/model.json, or the only models/*.json.
-  const ZipEntry* json = zip.find(prefix + "models/model.json");
-  if (!json) {
-    for (const ZipEntry& e : zip.entries()) {
-      const bool model = e.name.rfind(prefix + "models/", 0) == 0 && e.name.size() > 5 && e.name.compare(e.name.size() - 5, 5, ".json") == 0;
-      if (!model) continue;
-      if (json) throw Error(ErrorKind::kModel, "'" + path + "' holds several programs; cnnviz reads archives of one (torch.export.save)");
-      json = &e;
+  // Where each stored tensor's bytes are: a raw file of the archive (PyTorch 2.7 and later), or a storage
+  // of a torch.save archive inside it (PyTorch 2.6).
+  struct Stored {
+    ZipArchive* archive = nullptr;
+    std::string entry;
+    ExportStoredTensor meta;
+  };
+  std::map<std::string, Stored> stored;  // state name -> where
+  std::vector<std::unique_ptr<ZipArchive>> saved_archives;
+  const ZipEntry* json = nullptr;
+  std::string where;
+  if (const ZipEntry* legacy = zip.find("serialized_exported_program.json")) {
+    // PyTorch 2.6's layout: the program, and torch.save archives of the state dict and the constants.
+    json = legacy;
+    where = "'" + path + "' (" + legacy->name + ")";
+    for (const char* name : {"serialized_state_dict.pt", "serialized_constants.pt"}) {
+      const ZipEntry* entry = zip.find(name);
+      if (!entry) continue;
+      saved_archives.push_back(std::make_unique<ZipArchive>(zip, *entry));
+      ZipArchive& inner = *saved_archives.back();
+      const std::string inner_prefix = inner.prefix() + "/";
+      const ZipEntry* pickle = inner.find(inner_prefix + "data.pkl");
+      if (!pickle) throw Error(ErrorKind::kModel, "'" + path + "': " + name + " is not an archive of torch.save; export the model again");
+      if (const ZipEntry* order = inner.find(inner_prefix + "byteorder"); order && order->size < 16 && inner.read(*order).rfind("little", 0) != 0) {
+        throw Error(ErrorKind::kModel, "'" + path + "' was saved on a big-endian machine; cnnviz reads little-endian archives");
+      }
+      for (auto& [state_name, t] : parse_saved_tensors(inner.read(*pickle, uint64_t{1} << 28), "'" + path + "' (" + name + ")")) {
+        stored[state_name] = Stored{&inner, inner_prefix + "data/" + t.file, t};
+      }
+    }
+  } else {
+    // The program: models/model.json, or the only models/*.json.
+    json = zip.find(prefix + "models/model.json");
+    if (!json) {
+      for (const ZipEntry& e : zip.entries()) {
+        const bool model = e.name.rfind(prefix + "models/", 0) == 0 && e.name.size() > 5 && e.name.compare(e.name.size() - 5, 5, ".json") == 0;
+        if (!model) continue;
+        if (json) throw Error(ErrorKind::kModel, "'" + path + "' holds several programs; cnnviz reads archives of one (torch.export.save)");
+        json = &e;
+      }
+    }
+    if (!json) throw Error(ErrorKind::kModel, "'" + path + "' is a .pt2 archive without a program (models/*.json); save one with torch.export.save");
+    where = "'" + path + "' (" + json->name.substr(prefix.size()) + ")";
+    const std::string model_name = json->name.substr(prefix.size() + 7, json->name.size() - prefix.size() - 7 - 5);
+    // Weights and constants: one config each, raw tensor files beside it.
+    for (const char* kind : {"weights", "constants"}) {
+      const std::string dir = prefix + "data/" + kind + "/";
+      const ZipEntry* config = zip.find(dir + (std::string(kind) == "weights" ? model_name + "_weights_config.json" : model_name + "_constants_config.json"));
+      if (!config) continue;
+      for (auto& [name, t] : parse_export_tensor_config(zip.read(*config, uint64_t{1} << 28), "'" + path + "' (" + config->name.substr(prefix.size()) + ")")) {
+        stored[name] = Stored{&zip, dir + t.file, t};
+      }
     }
   }
-  if (!json) throw Error(ErrorKind::kModel, "'" + path + "' is a .pt2 archive without a program (models/*.json); save one with torch.export.save");
-  const std::string where = "'" + path + "' (" + json->name.substr(prefix.size()) + ")";
   ExportProgram program = parse_export_program(zip.read(*json, uint64_t{1} << 30), where);
-  const std::string model_name = json->name.substr(prefix.size() + 7, json->name.size() - prefix.size() - 7 - 5);
 
-  // Weights and constants: one config each, raw tensor files beside it.
-  std::map<std::string, std::pair<std::string, ExportStoredTensor>> stored;  // state name -> (entry, meta)
-  for (const char* kind : {"weights", "constants"}) {
-    const std::string dir = prefix + "data/" + kind + "/";
-    const ZipEntry* config = zip.find(dir + (std::string(kind) == "weights" ? model_name + "_weights_config.json" : model_name + "_constants_config.json"));
-    if (!config) continue;
-    for (auto& [name, t] : parse_export_tensor_config(zip.read(*config, uint64_t{1} << 28), "'" + path + "' (" + config->name.substr(prefix.size()) + ")")) {
-      stored[name] = {dir + t.file, t};
+  // One stored view under two names is one tensor (tied weights, a module registered twice).
+  auto view_of = [](const Stored& where_stored) {
+    const ExportStoredTensor& meta = where_stored.meta;
+    std::string view = std::to_string(reinterpret_cast<std::uintptr_t>(where_stored.archive)) + ":" + where_stored.entry + "@" +
+                       std::to_string(meta.storage_offset);
+    for (std::size_t k = 0; k < meta.sizes.size(); ++k) view += "," + std::to_string(meta.sizes[k]) + ":" + std::to_string(meta.strides[k]);
+    return view;
+  };
+  if (!saved_archives.empty()) {
+    // PyTorch 2.6's signature names only the tensors the graph uses, a tied one under one name; its state
+    // dict holds every parameter and buffer under each name. The others join the signature with
+    // placeholders no node uses, as PyTorch 2.14 writes them, so that every module holds its own.
+    std::set<std::string> named;
+    for (const ExportInputSpec& spec : program.input_specs) named.insert(spec.target);
+    for (const auto& [name, where_stored] : stored) {
+      if (named.count(name)) continue;
+      ExportInputSpec spec;
+      spec.kind = where_stored.meta.is_param ? ExportInputSpec::Kind::kParameter : ExportInputSpec::Kind::kBuffer;
+      spec.placeholder = "@" + name;
+      spec.target = name;
+      program.input_specs.push_back(std::move(spec));
     }
   }
+
   std::unordered_map<std::string, at::Tensor> state;
-  std::map<std::string, at::Tensor> by_file;
+  std::map<std::string, at::Tensor> by_view;
   for (const ExportInputSpec& spec : program.input_specs) {
     const bool tensor = spec.kind == ExportInputSpec::Kind::kParameter || spec.kind == ExportInputSpec::Kind::kBuffer ||
                         spec.kind == ExportInputSpec::Kind::kTensorConstant;
     if (!tensor) continue;
     const auto it = stored.find(spec.target);
     if (it == stored.end()) throw Error(ErrorKind::kModel, "'" + path + "' has no stored tensor for '" + spec.target + "'; export the model again");
-    const auto& [entry_name, meta] = it->second;
+    const Stored& where_stored = it->second;
+    const ExportStoredTensor& meta = where_stored.meta;
     if (meta.pickled) {
       throw Error(ErrorKind::kModel, "'" + path + "' stores '" + spec.target + "' as a pickle (a tensor subclass?), which cnnviz does not read");
     }
-    const ZipEntry* entry = zip.find(entry_name);
-    if (!entry) throw Error(ErrorKind::kModel, "'" + path + "' is missing the weight file '" + entry_name.substr(prefix.size()) + "' of '" + spec.target + "'; export the model again");
-    // One stored file under two names is one tensor (tied weights, a module registered twice).
-    auto& t = by_file[entry_name];
+    const ZipEntry* entry = where_stored.archive->find(where_stored.entry);
+    if (!entry) {
+      throw Error(ErrorKind::kModel, "'" + path + "' is missing the weight file '" +
+                                         (where_stored.archive == &zip ? where_stored.entry.substr(prefix.size()) : where_stored.entry) + "' of '" + spec.target + "'; export the model again");
+    }
+    auto& t = by_view[view_of(where_stored)];
     if (t.defined()) {
       state[spec.placeholder] = t;
       continue;
     }
-    t = stored_tensor(path, spec.target, meta, zip.read(*entry, uint64_t{1} << 36));
+    t = stored_tensor(path, spec.target, meta, where_stored.archive->read(*entry, uint64_t{1} << 36));
     // Parameters keep requires_grad as saved (torchinfo's trainable count); buffers and constants never have it.
     if (spec.kind == ExportInputSpec::Kind::kParameter && meta.requires_grad && at::isFloatingType(t.scalar_type())) t.requires_grad_(true);
     state[spec.placeholder] = t;

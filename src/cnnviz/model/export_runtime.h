@@ -18,7 +18,8 @@
 namespace cnnviz {
 
 /// Whether the zip archive is a torch.export archive (`<prefix>/archive_format` says "pt2", or it holds
-/// `<prefix>/models/*.json`), read from its central directory.
+/// `<prefix>/models/*.json`, or PyTorch 2.6's `serialized_exported_program.json`), read from its central
+/// directory.
 bool is_export_archive(ZipArchive& zip);
 
 /// Loads a `.pt2` archive: the program of `models/<name>.json`, its weights and constants, every

@@ -1,5 +1,6 @@
 #include "model/module_aliases.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -11,7 +12,10 @@ std::vector<int> alias_targets(const ModuleTree& tree, const std::vector<std::ve
   std::map<std::pair<std::string, std::vector<const void*>>, std::vector<int>> groups;
   for (std::size_t i = 0; i < tree.nodes.size(); ++i) {
     target[i] = static_cast<int>(i);
-    if (i < signatures.size() && !signatures[i].empty()) groups[{tree.nodes[i].class_name, signatures[i]}].push_back(static_cast<int>(i));
+    if (i >= signatures.size() || signatures[i].empty()) continue;
+    std::vector<const void*> held = signatures[i];  // the same tensors, in whatever order the file lists them
+    std::sort(held.begin(), held.end());
+    groups[{tree.nodes[i].class_name, held}].push_back(static_cast<int>(i));
   }
   const auto nested = [&](int a, int b) {
     const std::string& pa = tree.nodes[static_cast<std::size_t>(a)].path;

@@ -10,7 +10,7 @@
 namespace cnnviz {
 
 /// For each node of `tree`, the node its calls are reported as. Modules of one class holding the very
-/// same parameter tensors (`signatures[i]`: their identities in order; empty for a module without
+/// same parameter tensors (`signatures[i]`: their identities, in any order; empty for a module without
 /// parameters) on unrelated paths are the one module the user wrote (`self.alias = self.shared`), and
 /// torchinfo registers it under the last name it is reachable by: each member goes to the last member
 /// of its group that is not nested with it. A module inside another one can hold the very same

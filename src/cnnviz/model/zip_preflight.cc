@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cnnviz/error.h"
+#include "cnnviz/pickle.h"
 #include "cnnviz/zip_archive.h"
 
 namespace cnnviz {
@@ -173,136 +174,10 @@ std::string check_pickle(const std::string& p) {
 // turns any such error into a crash (found by tests/fuzz/fuzz_model: tests/fuzz/corpus/fuzz_model/
 // regression_debug_pkl.pt). So the pre-flight evaluates each debug_pkl (a pickle of tuples, lists,
 // strings and ints) and checks what that code relies on.
-struct PickleValue {
-  enum Kind { kOpaque, kNone, kInt, kString, kTuple, kList, kGlobal } kind = kOpaque;
-  int64_t number = 0;
-  std::string text;  // a string, or a global's "module.name"
-  std::vector<std::shared_ptr<PickleValue>> items;
-};
-using PickleRef = std::shared_ptr<PickleValue>;
-
-// Evaluates a pickle that check_pickle() accepted; the values LibTorch would build from globals other
-// than the list builders torch writes, from dicts and from persistent ids stay opaque.
-PickleRef evaluate_pickle(const std::string& p) {
-  std::vector<PickleRef> stack;
-  std::vector<std::size_t> marks;
-  std::vector<PickleRef> memo;
-  auto make = [](PickleValue::Kind kind) {
-    auto v = std::make_shared<PickleValue>();
-    v->kind = kind;
-    return v;
-  };
-  auto pop = [&] {
-    PickleRef v = stack.back();
-    stack.pop_back();
-    return v;
-  };
-  auto take = [&](std::size_t& i, int bytes) {
-    uint64_t v = 0;
-    for (int b = bytes - 1; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(p[i + static_cast<std::size_t>(b)]);
-    i += static_cast<std::size_t>(bytes);
-    return v;
-  };
-  auto to_mark = [&] {
-    std::vector<PickleRef> items(stack.begin() + static_cast<std::ptrdiff_t>(marks.back()), stack.end());
-    stack.resize(marks.back());
-    marks.pop_back();
-    return items;
-  };
-  std::size_t i = 0;
-  while (i < p.size()) {
-    const unsigned char op = static_cast<unsigned char>(p[i++]);
-    switch (op) {
-      case '.': return stack.size() == 1 ? stack.back() : nullptr;
-      case 0x80: i += 1; break;
-      case '(': marks.push_back(stack.size()); break;
-      case ')': stack.push_back(make(PickleValue::kTuple)); break;
-      case ']': stack.push_back(make(PickleValue::kList)); break;
-      case '}': case 0x88: case 0x89: stack.push_back(make(PickleValue::kOpaque)); break;
-      case 'N': stack.push_back(make(PickleValue::kNone)); break;
-      case 'K': case 'M': case 'J': {
-        auto v = make(PickleValue::kInt);
-        const uint64_t raw = take(i, op == 'K' ? 1 : op == 'M' ? 2 : 4);
-        v->number = op == 'J' ? static_cast<int32_t>(static_cast<uint32_t>(raw)) : static_cast<int64_t>(raw);
-        stack.push_back(v);
-        break;
-      }
-      case 0x8a: {
-        i += 1;
-        auto v = make(PickleValue::kInt);
-        v->number = static_cast<int64_t>(take(i, 8));
-        stack.push_back(v);
-        break;
-      }
-      case 'G': i += 8; stack.push_back(make(PickleValue::kOpaque)); break;
-      case 'X': {
-        const std::size_t n = take(i, 4);
-        auto v = make(PickleValue::kString);
-        v->text = p.substr(i, n);
-        i += n;
-        stack.push_back(v);
-        break;
-      }
-      case 'c': {
-        const std::size_t a = p.find('\n', i), b = p.find('\n', a + 1);
-        auto v = make(PickleValue::kGlobal);
-        v->text = p.substr(i, a - i) + "." + p.substr(a + 1, b - a - 1);
-        i = b + 1;
-        stack.push_back(v);
-        break;
-      }
-      case 'q': case 'r': {
-        const std::size_t id = take(i, op == 'q' ? 1 : 4);
-        if (id >= memo.size()) memo.resize(id + 1);
-        memo[id] = stack.back();
-        break;
-      }
-      case 'h': case 'j': {
-        PickleRef v = memo[take(i, op == 'h' ? 1 : 4)];
-        stack.push_back(v ? v : make(PickleValue::kNone));
-        break;
-      }
-      case 't': case 'l': {
-        auto v = make(op == 't' ? PickleValue::kTuple : PickleValue::kList);
-        v->items = to_mark();
-        stack.push_back(v);
-        break;
-      }
-      case 'd': to_mark(); stack.push_back(make(PickleValue::kOpaque)); break;
-      case 'e': {
-        const PickleRef list = stack[marks.back() - 1];
-        std::vector<PickleRef> items = to_mark();
-        if (list->kind != PickleValue::kList) return nullptr;  // LibTorch: not a list
-        list->items.insert(list->items.end(), items.begin(), items.end());
-        break;
-      }
-      case 'u': to_mark(); break;
-      case 0x85: case 0x86: case 0x87: {
-        auto v = make(PickleValue::kTuple);
-        v->items.assign(stack.end() - (op - 0x84), stack.end());
-        stack.resize(stack.size() - (op - 0x84));
-        stack.push_back(v);
-        break;
-      }
-      case 's': stack.resize(stack.size() - 2); break;
-      case 0x81: stack.pop_back(); break;
-      case 'b': case 'R': {
-        const PickleRef arg = pop(), callee = pop();
-        const bool unwrap = callee->kind == PickleValue::kGlobal &&
-                            (callee->text == "torch.jit._pickle.build_intlist" ||
-                             callee->text == "torch.jit._pickle.build_tensorlist" ||
-                             callee->text == "torch.jit._pickle.build_doublelist" ||
-                             callee->text == "torch.jit._pickle.build_boollist" ||
-                             callee->text == "torch.jit._pickle.restore_type_tag");
-        stack.push_back(unwrap && arg->kind == PickleValue::kTuple && !arg->items.empty() ? arg->items[0]
-                                                                                       : make(PickleValue::kOpaque));
-        break;
-      }
-      case 'Q': stack.back() = make(PickleValue::kOpaque); break;
-      default: return nullptr;
-    }
-  }
-  return nullptr;
+bool is_list_builder(const std::string& global) {
+  return global == "torch.jit._pickle.build_intlist" || global == "torch.jit._pickle.build_tensorlist" ||
+         global == "torch.jit._pickle.build_doublelist" || global == "torch.jit._pickle.build_boollist" ||
+         global == "torch.jit._pickle.restore_type_tag";
 }
 
 // What LibTorch 1.13's ConcreteSourceRangeUnpickler and SourceRangeDeserializer read from a debug_pkl
@@ -418,7 +293,9 @@ ArchiveInfo preflight_archive(ZipArchive& zip, const std::string& libtorch_versi
     std::string problem = check_pickle(bytes);
     if (!problem.empty()) throw zip.corrupted("'" + l.name + "' is not a pickle LibTorch can read: " + problem);
     if (debug) {
-      problem = check_debug_pickle(evaluate_pickle(bytes));
+      std::string error;
+      const PickleRef root = evaluate_pickle(bytes, error, is_list_builder);
+      problem = root ? check_debug_pickle(root) : error;
       if (!problem.empty()) throw zip.corrupted("'" + l.name + "' is debug information with " + problem);
     }
   }
