@@ -107,6 +107,10 @@ BAD_PT2_FILES = (
     "pt2_unknown_value.pt2",  # a node uses a value nothing defines
     "pt2_unknown_op.pt2",     # a node calls aten::relx, an operator no PyTorch has
     "pt2_aoti.pt2",           # has a data/aotinductor/ entry, as AOTInductor packages do
+    # PyTorch 2.6's layout (serialized_exported_program.json beside torch.save archives), broken:
+    "pt2_26_not_tensor.pt2",  # the state dict maps the first weight to an int
+    "pt2_26_no_state.pt2",    # serialized_state_dict.pt left out
+    "pt2_26_cut_state.pt2",   # serialized_state_dict.pt cut to half its size
 )
 FUTURE_VERSION = 99
 
@@ -623,8 +627,31 @@ def with_version(archive: bytes, version: int) -> bytes:
     return result
 
 
-def bad_programs(program: bytes) -> Dict[str, bytes]:
-    """BAD_PT2_FILES, made from tiny_cnn.pt2 by editing one record each (None drops a record)."""
+def torch_save_bytes(value: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+def layout_26(program: bytes, state_dict: Optional[bytes]) -> bytes:
+    """The program in PyTorch 2.6's archive layout: its models/model.json as
+    serialized_exported_program.json, beside torch.save archives of the state dict (left out when
+    None) and of the (empty) constants, each stored uncompressed, as 2.6's torch.export.save does."""
+    source = zipfile.ZipFile(io.BytesIO(program))
+    model_json = next(source.read(i) for i in source.infolist() if i.filename.endswith("models/model.json"))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        target.writestr("serialized_exported_program.json", model_json)
+        if state_dict is not None:
+            target.writestr("serialized_state_dict.pt", state_dict)
+        target.writestr("serialized_constants.pt", torch_save_bytes({}))
+        target.writestr("version", b"8.2")
+    return out.getvalue()
+
+
+def bad_programs(program: bytes, state_dict: Dict[str, Any]) -> Dict[str, bytes]:
+    """BAD_PT2_FILES, made from tiny_cnn.pt2 (and its state dict) by editing one record each (None
+    drops a record)."""
     def edited(edit, extra: Optional[Tuple[str, bytes]] = None) -> bytes:
         source = zipfile.ZipFile(io.BytesIO(program))
         out = io.BytesIO()
@@ -676,6 +703,9 @@ def bad_programs(program: bytes) -> Dict[str, bytes]:
         "pt2_unknown_value.pt2": edited(on_json("models/model.json", node_input(unknown_value))),
         "pt2_unknown_op.pt2": edited(on_json("models/model.json", node_input(unknown_op))),
         "pt2_aoti.pt2": edited(lambda n, p: p, ("data/aotinductor/model/model.so", b"\x7fELF")),
+        "pt2_26_not_tensor.pt2": layout_26(program, torch_save_bytes({**state_dict, "features.0.weight": 3})),
+        "pt2_26_no_state.pt2": layout_26(program, None),
+        "pt2_26_cut_state.pt2": layout_26(program, torch_save_bytes(state_dict)[:len(torch_save_bytes(state_dict)) // 2]),
     }
 
 
@@ -699,7 +729,7 @@ def export_bad(spec: Spec, out_dir: Path) -> None:
     }
     assert set(contents) == set(BAD_FILES)
     if MODERN_TORCH:
-        for file_name, data in bad_programs((out_dir / "tiny_cnn.pt2").read_bytes()).items():
+        for file_name, data in bad_programs((out_dir / "tiny_cnn.pt2").read_bytes(), model.state_dict()).items():
             write_bytes(bad_dir / file_name, data)
     for file_name, data in contents.items():
         write_bytes(bad_dir / file_name, data)

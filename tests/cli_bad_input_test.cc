@@ -408,6 +408,9 @@ TEST_CASE("bad input battery: broken .pt2 programs", "[cli][battery][models][mod
       {"pt2_unknown_value.pt2", "uses a value 'no_such_value' that nothing defines"},
       {"pt2_unknown_op.pt2", "calls the operator aten::relx, which LibTorch"},
       {"pt2_aoti.pt2", "is an AOTInductor package"},
+      {"pt2_26_not_tensor.pt2", "(serialized_state_dict.pt) holds 'features.0.weight', which is not a plain tensor"},
+      {"pt2_26_no_state.pt2", "has no stored tensor for 'features.0.weight'"},
+      {"pt2_26_cut_state.pt2", "is a truncated or corrupted zip archive"},
   };
   for (std::size_t fi = 0; fi < std::size(files); ++fi) {
     const auto& [file, message] = files[fi];

@@ -14,8 +14,9 @@
 // One time in five it mutates the raw bytes instead, which exercises the pre-flight and LibTorch's own
 // zip reader.
 //
-// Seeds: tests/fuzz/corpus/fuzz_model/ (small real exports, two .pt2 programs among them, whose
-// models/model.json the mutator edits like any entry); dictionary: tests/fuzz/fuzz_model.dict.
+// Seeds: tests/fuzz/corpus/fuzz_model/ (small real exports, three .pt2 programs among them, whose
+// models/model.json the mutator edits like any entry; one saved by PyTorch 2.6, whose state dict is a
+// torch.save archive inside the .pt2); dictionary: tests/fuzz/fuzz_model.dict.
 
 #include <sys/mman.h>
 #include <unistd.h>
