@@ -79,8 +79,12 @@ PT2_NAMES = frozenset({
     "tiny_cnn", "edge", "two_inputs", "one_block_stages", "resnet18",
     "cifar_googlenet", "cifar_resnet", "cifar_preact_resnet", "cifar_densenet", "unet",
     "efficientnet_b0", "mnasnet0_5", "convnext_tiny", "regnet_y_400mf", "mobilenet_v3_small",
-    "swin_t", "vit_b_16", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large",
+    "swin_t", "vit_b_16", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large", "tiny_vit",
 })
+# These also get <name>.dynamic.pt2 (exported at batch 2 with the batch dimension dynamic,
+# torch.export.Dim: the graph computes sizes with Python operators on it) and <name>.b3.pt2 (static, at
+# batch 3: PyTorch's own record of every shape there, the reference for the dynamic program run at 3).
+DYNAMIC_PT2_NAMES = frozenset({"tiny_vit"})
 
 IMAGENET_INPUT: Tuple[Shape, ...] = ((1, 3, 224, 224),)
 CIFAR_INPUT: Tuple[Shape, ...] = ((1, 3, 32, 32),)
@@ -152,6 +156,8 @@ class Spec:
         model_files = [f"{self.name}.{variant}.pt" for variant in self.variants]
         if MODERN_TORCH and self.name in PT2_NAMES:
             model_files.append(f"{self.name}.pt2")
+        if MODERN_TORCH and self.name in DYNAMIC_PT2_NAMES:
+            model_files += [f"{self.name}.dynamic.pt2", f"{self.name}.b3.pt2"]
         if self.kind == KIND_MODEL:
             return model_files + [f"{self.name}.json"]
         if self.kind == KIND_SHAPES:
@@ -261,6 +267,10 @@ _MODERN_SPEC_LIST = [
     Spec("maxvit_t", KIND_MODEL, _tv_modern("maxvit_t"), IMAGENET_INPUT, 30_919_624,
          modern=True),
     Spec("vit_b_16", KIND_MODEL, _vit_b_16, IMAGENET_INPUT, 86_567_656, modern=True),
+    # A ViT small enough to export three ways (static, dynamic batch, batch 3) for the .pt2 tests.
+    Spec("tiny_vit", KIND_MODEL, lambda: torchvision.models.VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64,
+        num_classes=10), CIFAR_INPUT, 24_234, modern=True),
     Spec("deeplabv3_mobilenet_v3_large", KIND_MODEL,
          _tv_modern("deeplabv3_mobilenet_v3_large", **_SEGMENTATION), IMAGENET_INPUT,
          11_025_477, modern=True),
@@ -487,14 +497,25 @@ def export_torchscript(spec: Spec, out_dir: Path, model: Optional[nn.Module] = N
                      exact=spec.kind in (KIND_MODEL, KIND_SHAPES))
     if MODERN_TORCH and spec.name in PT2_NAMES:
         export_program(model, inputs, out_dir / f"{spec.name}.pt2", first_tensor(expected))
+    if MODERN_TORCH and spec.name in DYNAMIC_PT2_NAMES:
+        for batch, file_name, dynamic in ((2, f"{spec.name}.dynamic.pt2", True), (3, f"{spec.name}.b3.pt2", False)):
+            batched = [x.expand(batch, *x.shape[1:]).contiguous() for x in inputs]
+            with torch.no_grad():
+                batched_expected = first_tensor(model(*batched))
+            export_program(model, batched, out_dir / file_name, batched_expected, dynamic_batch=dynamic)
     write_bytes(out_dir / f"{spec.name}.json", format_facts(facts).encode())
 
 
 def export_program(model: nn.Module, inputs: Sequence[torch.Tensor], final: Path,
-                   expected: torch.Tensor) -> None:
+                   expected: torch.Tensor, dynamic_batch: bool = False) -> None:
     """Writes torch.export.save(torch.export.export(model, inputs)) atomically and checks that the
-    reloaded program reproduces the eager output."""
-    program = torch.export.export(model, tuple(inputs))
+    reloaded program reproduces the eager output. dynamic_batch: dimension 0 of every input is
+    dynamic (1 to 64)."""
+    dynamic_shapes = None
+    if dynamic_batch:
+        batch = torch.export.Dim("batch", min=1, max=64)
+        dynamic_shapes = tuple({0: batch} for _ in inputs)
+    program = torch.export.export(model, tuple(inputs), dynamic_shapes=dynamic_shapes)
     with atomic_path(final) as tmp:
         torch.export.save(program, str(tmp))
         with torch.no_grad():

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -196,6 +197,48 @@ TEST_CASE("export runtime: a .pt2 runs at another batch size and device-free sha
   request.inputs = {InputSpec{{2, 3, 64, 64}, DType::kFloat32}};
   const Summary s = summarize_model(request);
   CHECK(s.records.front().output_shape == std::vector<int64_t>{2, 1000});
+}
+
+// A program exported with a dynamic batch dimension computes sizes with Python operators on symbolic
+// ints (`_operator.mul(sym_size, 2)`) and runs at any batch. The reference: PyTorch's own record of
+// every shape in the same model exported statically at that batch (tiny_vit.b3.pt2, tiny_vit.pt2),
+// which cnnviz reads without running; and the CAMs of the static program of the same weights.
+TEST_CASE("export runtime: a .pt2 with a dynamic batch runs at any batch", "[export][models][modern]") {
+  TextOptions all;
+  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
+                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
+  all.depth = 100;
+  auto table = [&](const std::string& file, std::vector<InputSpec> inputs) {
+    SummaryRequest request;
+    request.model_path = test::model_path(file);
+    request.inputs = std::move(inputs);
+    const Summary s = summarize_model(request);
+    return render_summary_text(s.records, s.stats, all);
+  };
+  // Symbolic sizes: no shapes without --input, only the parameter counts.
+  const Model dynamic = load_model(test::model_path("tiny_vit.dynamic.pt2"), DeviceKind::kCpu);
+  CHECK(dynamic.file().example_inputs.empty());
+  CHECK(dynamic.tree().total_params == 24234);
+  CHECK(table("tiny_vit.dynamic.pt2", {InputSpec{{3, 3, 32, 32}, DType::kFloat32}}) == table("tiny_vit.b3.pt2", {}));
+  CHECK(table("tiny_vit.dynamic.pt2", {InputSpec{{1, 3, 32, 32}, DType::kFloat32}}) == table("tiny_vit.pt2", {}));
+
+  Model exported = load_model(test::model_path("tiny_vit.dynamic.pt2"), DeviceKind::kCpu);
+  Model fixed = load_model(test::model_path("tiny_vit.pt2"), DeviceKind::kCpu);
+  const Image image = load_image(test::model_path("references/photo.png"));
+  PreprocessOptions pre;
+  pre.height = pre.width = 32;
+  auto at_conv_proj = [](const Model& m) {
+    CamRequest request;
+    const auto& nodes = m.tree().nodes;
+    request.layer = static_cast<int>(std::find_if(nodes.begin(), nodes.end(), [](const ModuleNode& n) { return n.path == "conv_proj"; }) -
+                                     nodes.begin());
+    return request;
+  };
+  const ImageCams a = run_cam_image(exported, image, pre, at_conv_proj(exported));
+  const ImageCams b = run_cam_image(fixed, image, pre, at_conv_proj(fixed));
+  REQUIRE(a.cams.size() == 1);
+  CHECK(a.cams[0].target_class == b.cams[0].target_class);
+  CHECK(test::max_abs_diff(a.cams[0].map, b.cams[0].map) < 1e-5);
 }
 
 // Programs saved by PyTorch 2.6 (Debian 13's; `scripts/modern-root trixie-export` writes them to

@@ -184,6 +184,13 @@ class Reader {
       const std::size_t c1 = item.find(','), c2 = c1 == std::string::npos ? c1 : item.find(',', c1 + 1);
       if (c2 == std::string::npos) fail(context + " has a malformed nn_module_stack entry '" + item.substr(0, 80) + "'");
       frames.push_back({item.substr(0, c1), item.substr(c1 + 1, c2 - c1 - 1), item.substr(c2 + 1)});
+      // What torch.export writes for a node no module made (the input's symbolic sizes, read at the
+      // start of a program exported with dynamic shapes): no module call.
+      if (frames.back().key == "_empty_nn_module_stack_from_metadata_hook") {
+        frames.pop_back();
+        start = end + 1;
+        continue;
+      }
       // The module tree is built recursively along paths: bound their depth as torch.nn's never reach.
       if (std::count(frames.back().path.begin(), frames.back().path.end(), '.') >= kMaxModuleDepth) {
         fail(context + " nests modules deeper than " + std::to_string(kMaxModuleDepth) + " levels");

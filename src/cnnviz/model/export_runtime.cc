@@ -69,6 +69,21 @@ std::optional<c10::MemoryFormat> memory_format(int64_t format) {
   }
 }
 
+/// The Python operators on symbolic sizes a program exported with dynamic shapes computes with
+/// (`_operator.mul(sym_size, 12)`): integer arithmetic and comparisons, as Python evaluates them.
+enum class SymOp { kNone, kAdd, kSub, kMul, kFloorDiv, kMod, kNeg, kEq, kNe, kLt, kLe, kGt, kGe };
+
+SymOp sym_op(const std::string& target) {
+  static const std::map<std::string, SymOp> ops = {
+      {"_operator.add", SymOp::kAdd}, {"_operator.sub", SymOp::kSub}, {"_operator.mul", SymOp::kMul},
+      {"_operator.floordiv", SymOp::kFloorDiv}, {"_operator.mod", SymOp::kMod}, {"_operator.neg", SymOp::kNeg},
+      {"_operator.eq", SymOp::kEq}, {"_operator.ne", SymOp::kNe}, {"_operator.lt", SymOp::kLt},
+      {"_operator.le", SymOp::kLe}, {"_operator.gt", SymOp::kGt}, {"_operator.ge", SymOp::kGe},
+  };
+  const auto it = ops.find(target);
+  return it == ops.end() ? SymOp::kNone : it->second;
+}
+
 /// One call of a module, found in the graph: nodes [begin, end) run inside it.
 struct PlannedCall {
   int node = 0;  ///< ModuleTree node
@@ -245,8 +260,17 @@ class ExportRuntime : public ModelRuntime {
   // Every node's operator, found in this LibTorch's dispatcher, with every argument name in its schema.
   void resolve_operators() {
     ops_.reserve(program_.nodes.size());
+    sym_ops_.assign(program_.nodes.size(), SymOp::kNone);
     for (std::size_t i = 0; i < program_.nodes.size(); ++i) {
       const ExportNode& n = program_.nodes[i];
+      if (n.op.empty() && (sym_ops_[i] = sym_op(n.target)) != SymOp::kNone) {
+        const std::size_t arity = sym_ops_[i] == SymOp::kNeg ? 1 : 2;
+        if (n.inputs.size() != arity || n.outputs.size() != 1 || n.list_output) {
+          fail("calls " + n.target + " with " + std::to_string(n.inputs.size()) + " arguments (" + describe(i) + ")");
+        }
+        ops_.emplace_back();
+        continue;
+      }
       if (n.op.empty()) {
         fail("calls '" + n.target + "' (" + describe(i) + "), which is not an ATen operator cnnviz can run; export the model with "
              "torch.export.export(...) and no control-flow operators, or save it with torch.jit.script");
@@ -278,7 +302,7 @@ class ExportRuntime : public ModelRuntime {
         fail("expects " + std::to_string(n.outputs.size()) + " results of " + schema.name() + ", which has " +
              std::to_string(schema.returns().size()) + " (" + describe(i) + ")");
       }
-      ops_.push_back(*handle);
+      ops_.emplace_back(*handle);
     }
     // Every value a node uses is a placeholder or defined by an earlier node.
     std::unordered_set<std::string> defined;
@@ -534,7 +558,8 @@ class ExportRuntime : public ModelRuntime {
       for (std::size_t i = call.begin; i < call.end; ++i) {
         for (const auto& out : program_.nodes[i].outputs) {
           const auto u = last_use.find(out);
-          if (!out.empty() && u != last_use.end() && u->second >= call.end) call.outputs.push_back(out);
+          // Tensors only: a size computed inside and reused later (dynamic shapes) is no output of the module.
+          if (!out.empty() && u != last_use.end() && u->second >= call.end && program_.tensor_values.count(out)) call.outputs.push_back(out);
         }
       }
     }
@@ -600,9 +625,50 @@ class ExportRuntime : public ModelRuntime {
     return c10::IValue();
   }
 
-  void run_node(std::size_t i, std::unordered_map<std::string, c10::IValue>& env, c10::Device device) const {
+  // A Python operator on sizes: ints (or bools) in, one out.
+  void run_sym_op(std::size_t i, std::unordered_map<std::string, c10::IValue>& env, c10::Device device) const {
     const ExportNode& n = program_.nodes[i];
-    const c10::OperatorHandle& op = ops_[i];
+    auto integer = [&](const ExportInput& in) {
+      const c10::IValue v = argument(in.arg, env, device, i);
+      if (v.isInt()) return v.toInt();
+      if (v.isBool()) return static_cast<int64_t>(v.toBool());
+      fail("gives " + n.target + " an argument that is not an integer (" + describe(i) + ")");
+    };
+    const int64_t a = integer(n.inputs[0]);
+    const int64_t b = n.inputs.size() > 1 ? integer(n.inputs[1]) : 0;
+    int64_t r = 0;
+    bool overflow = false;
+    c10::IValue out;
+    switch (sym_ops_[i]) {
+      case SymOp::kAdd: overflow = __builtin_add_overflow(a, b, &r); out = r; break;
+      case SymOp::kSub: overflow = __builtin_sub_overflow(a, b, &r); out = r; break;
+      case SymOp::kMul: overflow = __builtin_mul_overflow(a, b, &r); out = r; break;
+      case SymOp::kNeg: overflow = __builtin_sub_overflow(int64_t{0}, a, &r); out = r; break;
+      case SymOp::kFloorDiv:
+      case SymOp::kMod: {
+        if (b == 0) fail("divides a size by zero (" + describe(i) + ")");
+        overflow = a == INT64_MIN && b == -1;
+        if (overflow) break;
+        const int64_t q = a / b - ((a % b != 0 && ((a < 0) != (b < 0))) ? 1 : 0);  // Python's //: towards minus infinity
+        out = sym_ops_[i] == SymOp::kFloorDiv ? q : a - q * b;                      // Python's %: the sign of b
+        break;
+      }
+      case SymOp::kEq: out = a == b; break;
+      case SymOp::kNe: out = a != b; break;
+      case SymOp::kLt: out = a < b; break;
+      case SymOp::kLe: out = a <= b; break;
+      case SymOp::kGt: out = a > b; break;
+      case SymOp::kGe: out = a >= b; break;
+      case SymOp::kNone: break;
+    }
+    if (overflow) fail("computes a size that overflows 64 bits in " + n.target + " (" + describe(i) + ")");
+    if (!n.outputs[0].empty()) env[n.outputs[0]] = out;
+  }
+
+  void run_node(std::size_t i, std::unordered_map<std::string, c10::IValue>& env, c10::Device device) const {
+    if (sym_ops_[i] != SymOp::kNone) return run_sym_op(i, env, device);
+    const ExportNode& n = program_.nodes[i];
+    const c10::OperatorHandle& op = *ops_[i];
     const auto& schema = op.schema();
     torch::jit::Stack stack;
     stack.reserve(schema.arguments().size());
@@ -639,7 +705,8 @@ class ExportRuntime : public ModelRuntime {
   ExportProgram program_;
   std::unordered_map<std::string, at::Tensor> state_;          ///< placeholder -> parameter, buffer or constant
   std::unordered_map<std::string, std::string> state_by_name_;  ///< "conv1.weight" -> placeholder
-  std::vector<c10::OperatorHandle> ops_;
+  std::vector<std::optional<c10::OperatorHandle>> ops_;  ///< none for a Python operator on sizes
+  std::vector<SymOp> sym_ops_;
   std::vector<std::string> user_inputs_;
   ModuleTree tree_;
   std::unordered_map<std::string, int> index_of_path_;
