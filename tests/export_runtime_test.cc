@@ -36,6 +36,15 @@ std::map<std::string, const ModuleNode*> by_path(const ModuleTree& tree) {
   return nodes;
 }
 
+/// The table with every column, every row: what two summaries must agree on.
+TextOptions every_column() {
+  TextOptions all;
+  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
+                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
+  all.depth = 100;
+  return all;
+}
+
 }  // namespace
 
 // Every module the graph kept has the scripted module's class (or "Module" when it was never called
@@ -154,10 +163,7 @@ TEST_CASE("export runtime: a .pt2 at its exported shape is summarised from its r
   const Summary from_run = summarize_model(request);
   REQUIRE(from_record.context.inputs.size() == exported_with.size());
   CHECK(from_record.context.inputs[0].shape == exported_with[0].shape);
-  TextOptions all;
-  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
-                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
-  all.depth = 100;
+  const TextOptions all = every_column();
   CHECK(render_summary_text(from_record.records, from_record.stats, all) == render_summary_text(from_run.records, from_run.stats, all));
   CHECK(summary_to_csv(from_record.records) == summary_to_csv(from_run.records));
 }
@@ -204,10 +210,7 @@ TEST_CASE("export runtime: a .pt2 runs at another batch size and device-free sha
 // every shape in the same model exported statically at that batch (tiny_vit.b3.pt2, tiny_vit.pt2),
 // which cnnviz reads without running; and the CAMs of the static program of the same weights.
 TEST_CASE("export runtime: a .pt2 with a dynamic batch runs at any batch", "[export][models][modern]") {
-  TextOptions all;
-  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
-                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
-  all.depth = 100;
+  const TextOptions all = every_column();
   auto table = [&](const std::string& file, std::vector<InputSpec> inputs) {
     SummaryRequest request;
     request.model_path = test::model_path(file);
@@ -255,10 +258,7 @@ TEST_CASE("export runtime: .pt2 programs saved by PyTorch 2.6", "[export][.torch
                               "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large");
   INFO(model);
   const std::string old_file = std::string(dir) + "/" + model + ".pt2";
-  TextOptions all;
-  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
-                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
-  all.depth = 100;
+  const TextOptions all = every_column();
   auto table = [&](const std::string& path, bool recorded) {
     SummaryRequest request;
     request.model_path = path;
