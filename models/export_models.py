@@ -821,10 +821,13 @@ def default_out_dir() -> Path:
 
 
 def selected_specs(only: Optional[str]) -> List[Spec]:
-    """Specs named by --only (all if None) plus their dependencies, in SPECS order."""
+    """Specs named by --only (all if None; "pt2" names every PT2_NAMES spec) plus their
+    dependencies, in SPECS order."""
     if only is None:
         return list(SPECS.values())
     names = {name.strip() for name in only.split(",") if name.strip()}
+    if "pt2" in names:
+        names = (names - {"pt2"}) | PT2_NAMES
     unknown = sorted(names - SPECS.keys())
     too_old = [name for name in unknown if name in MODERN_NAMES]
     if too_old:
@@ -869,7 +872,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="output directory (default: $CNNVIZ_MODEL_DIR, else "
                              "${XDG_CACHE_HOME:-$HOME/.cache}/cnnviz/models)")
     parser.add_argument("--only", metavar="NAMES",
-                        help="comma-separated names to export (plus what they depend on)")
+                        help="comma-separated names to export (plus what they depend on); "
+                             "pt2: the models that have a .pt2")
     parser.add_argument("--force", action="store_true",
                         help="export even if the files are up to date")
     parser.add_argument("--threads", type=int, metavar="N",

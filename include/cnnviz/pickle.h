@@ -27,6 +27,11 @@ struct PickleValue {
   int depth = 1;  ///< nesting depth (1 for a value with no items)
 };
 
+/// Whether `v` is a value of `kind` with at least `min_items` items.
+inline bool is_kind(const PickleRef& v, PickleValue::Kind kind, std::size_t min_items = 0) {
+  return v && v->kind == kind && v->items.size() >= min_items;
+}
+
 /// How deep values may nest; deeper is refused (consumers walk them, and so do destructors).
 inline constexpr int kMaxPickleDepth = 1000;
 

@@ -137,7 +137,17 @@ std::string describe_node(const ModuleTree& tree, int node) {
   return (n.path.empty() ? n.class_name : n.path) + " (" + n.class_name + ")";
 }
 
-std::string describe_inputs(const std::vector<InputSpec>& specs);
+std::string describe_inputs(const std::vector<InputSpec>& specs) {
+  std::string s;
+  for (const auto& spec : specs) {
+    if (!s.empty()) s += " and ";
+    for (std::size_t i = 0; i < spec.shape.size(); ++i) {
+      if (i) s += ',';
+      s += std::to_string(spec.shape[i]);
+    }
+  }
+  return "input " + s;
+}
 
 /// Runs forward once with `rec` installed. An exception becomes Error(kResource) when it is an
 /// out-of-memory failure, else Error(kExecution) naming the module it failed in and the last one that
@@ -191,17 +201,6 @@ int64_t inputs_bytes(const std::vector<InputSpec>& specs) {
   return total;
 }
 
-std::string describe_inputs(const std::vector<InputSpec>& specs) {
-  std::string s;
-  for (const auto& spec : specs) {
-    if (!s.empty()) s += " and ";
-    for (std::size_t i = 0; i < spec.shape.size(); ++i) {
-      if (i) s += ',';
-      s += std::to_string(spec.shape[i]);
-    }
-  }
-  return "input " + s;
-}
 
 }  // namespace
 

@@ -382,13 +382,11 @@ int storage_dtype(const std::string& global) {
   return it == dtypes.end() ? 0 : it->second;
 }
 
-bool is(const PickleRef& v, PickleValue::Kind kind, std::size_t items = 0) { return v && v->kind == kind && v->items.size() >= items; }
-
 std::vector<int64_t> ints_of(const PickleRef& tuple, const std::string& where, const std::string& what) {
-  if (!is(tuple, PickleValue::kTuple)) throw Error(ErrorKind::kModel, where + ": " + what + " is not a tuple of ints; export the model again");
+  if (!is_kind(tuple, PickleValue::kTuple)) throw Error(ErrorKind::kModel, where + ": " + what + " is not a tuple of ints; export the model again");
   std::vector<int64_t> out;
   for (const PickleRef& v : tuple->items) {
-    if (!is(v, PickleValue::kInt) || v->number < 0) throw Error(ErrorKind::kModel, where + ": " + what + " is not a tuple of sizes; export the model again");
+    if (!is_kind(v, PickleValue::kInt) || v->number < 0) throw Error(ErrorKind::kModel, where + ": " + what + " is not a tuple of sizes; export the model again");
     out.push_back(v->number);
   }
   return out;
@@ -403,21 +401,21 @@ std::map<std::string, ExportStoredTensor> parse_saved_tensors(const std::string&
   std::string error;
   const PickleRef root = evaluate_pickle(pickle, error);
   if (!root) throw fail("is not a pickle cnnviz reads (" + error + ")");
-  if (!is(root, PickleValue::kDict)) throw fail("is not a dict");
+  if (!is_kind(root, PickleValue::kDict)) throw fail("is not a dict");
   std::map<std::string, ExportStoredTensor> out;
   for (std::size_t k = 0; k + 1 < root->items.size(); k += 2) {
-    if (!is(root->items[k], PickleValue::kString)) throw fail("has a key that is not a string");
+    if (!is_kind(root->items[k], PickleValue::kString)) throw fail("has a key that is not a string");
     const std::string& name = root->items[k]->text;
     PickleRef value = root->items[k + 1];
     auto call_of = [&](const PickleRef& v, const std::string& callee) {
-      return is(v, PickleValue::kCall, 2) && is(v->items[0], PickleValue::kGlobal) && v->items[0]->text == callee &&
-             is(v->items[1], PickleValue::kTuple);
+      return is_kind(v, PickleValue::kCall, 2) && is_kind(v->items[0], PickleValue::kGlobal) && v->items[0]->text == callee &&
+             is_kind(v->items[1], PickleValue::kTuple);
     };
     ExportStoredTensor t;
     // torch.nn.Parameter: _rebuild_parameter(tensor, requires_grad, hooks) (or _with_state, one more).
     if (call_of(value, "torch._utils._rebuild_parameter") || call_of(value, "torch._utils._rebuild_parameter_with_state")) {
       const auto& args = value->items[1]->items;
-      if (args.size() < 2 || !is(args[1], PickleValue::kBool)) throw fail("holds a malformed parameter '" + name + "'");
+      if (args.size() < 2 || !is_kind(args[1], PickleValue::kBool)) throw fail("holds a malformed parameter '" + name + "'");
       t.is_param = true;
       t.requires_grad = args[1]->number != 0;
       value = args[0];
@@ -427,13 +425,13 @@ std::map<std::string, ExportStoredTensor> parse_saved_tensors(const std::string&
       throw fail("holds '" + name + "', which is not a plain tensor (a tensor subclass, a quantized tensor or another object)");
     }
     const auto& args = value->items[1]->items;
-    if (args.size() < 4 || !is(args[0], PickleValue::kPersistentId, 1) || !is(args[1], PickleValue::kInt)) {
+    if (args.size() < 4 || !is_kind(args[0], PickleValue::kPersistentId, 1) || !is_kind(args[1], PickleValue::kInt)) {
       throw fail("holds a malformed tensor '" + name + "'");
     }
     // The storage: ('storage', torch.FloatStorage, key, location, numel).
     const PickleRef& id = args[0]->items[0];
-    if (!is(id, PickleValue::kTuple, 5) || !is(id->items[0], PickleValue::kString) || id->items[0]->text != "storage" ||
-        !is(id->items[1], PickleValue::kGlobal) || !is(id->items[2], PickleValue::kString)) {
+    if (!is_kind(id, PickleValue::kTuple, 5) || !is_kind(id->items[0], PickleValue::kString) || id->items[0]->text != "storage" ||
+        !is_kind(id->items[1], PickleValue::kGlobal) || !is_kind(id->items[2], PickleValue::kString)) {
       throw fail("holds '" + name + "' with a storage it does not describe");
     }
     t.dtype = storage_dtype(id->items[1]->text);
@@ -445,7 +443,7 @@ std::map<std::string, ExportStoredTensor> parse_saved_tensors(const std::string&
     t.sizes = ints_of(args[2], where, "the size of '" + name + "'");
     t.strides = ints_of(args[3], where, "the stride of '" + name + "'");
     if (t.sizes.size() != t.strides.size()) throw fail("holds '" + name + "' with sizes and strides of different ranks");
-    if (!t.is_param && args.size() > 4 && is(args[4], PickleValue::kBool)) t.requires_grad = args[4]->number != 0;
+    if (!t.is_param && args.size() > 4 && is_kind(args[4], PickleValue::kBool)) t.requires_grad = args[4]->number != 0;
     out[name] = std::move(t);
   }
   return out;

@@ -3,8 +3,13 @@
 //
 // Module calls are rebuilt from each node's `nn_module_stack` (outermost first): a run of consecutive
 // nodes with the same frame key is one call of that module. Its input is the first tensor it uses from
-// outside, its output the values it defines that are used after it. The observer hears of each call
+// outside, its output the tensors it defines that are used after it. The observer hears of each call
 // when the first node of the call is about to run and after its last one, as hooks would.
+//
+// At the inputs it was exported with, every value's shape is in the program: replay_recorded walks the
+// same call plan with shape-only tensors from that record and runs nothing. Sizes a program exported
+// with dynamic shapes computes (`_operator.mul(sym_size, 12)`) are evaluated here (SymOp). Weights come
+// from raw files (PyTorch 2.7 on) or from torch.save archives inside the .pt2 (PyTorch 2.6's layout).
 
 #include "model/export_runtime.h"
 
@@ -750,6 +755,13 @@ at::Tensor stored_tensor(const std::string& path, const std::string& name, const
   return storage.as_strided(t.sizes, t.strides, t.storage_offset).clone();
 }
 
+// An archive's `byteorder` record, where it has one, must say little-endian.
+void require_little_endian(ZipArchive& zip, const std::string& prefix, const std::string& path) {
+  if (const ZipEntry* order = zip.find(prefix + "byteorder"); order && order->size < 16 && zip.read(*order).rfind("little", 0) != 0) {
+    throw Error(ErrorKind::kModel, "'" + path + "' was saved on a big-endian machine; cnnviz reads little-endian archives");
+  }
+}
+
 }  // namespace
 
 bool is_export_archive(ZipArchive& zip) {
@@ -774,9 +786,7 @@ std::unique_ptr<ModelRuntime> load_export_program(const InputFile& file, ZipArch
                                                   "itself with torch.export.save(torch.export.export(model, (x,)), path)");
     }
   }
-  if (const ZipEntry* order = zip.find(prefix + "byteorder"); order && order->size < 16 && zip.read(*order).rfind("little", 0) != 0) {
-    throw Error(ErrorKind::kModel, "'" + path + "' was saved on a big-endian machine; cnnviz reads little-endian archives");
-  }
+  require_little_endian(zip, prefix, path);
   // Where each stored tensor's bytes are: a raw file of the archive (PyTorch 2.7 and later), or a storage
   // of a torch.save archive inside it (PyTorch 2.6).
   struct Stored {
@@ -788,7 +798,8 @@ std::unique_ptr<ModelRuntime> load_export_program(const InputFile& file, ZipArch
   std::vector<std::unique_ptr<ZipArchive>> saved_archives;
   const ZipEntry* json = nullptr;
   std::string where;
-  if (const ZipEntry* legacy = zip.find("serialized_exported_program.json")) {
+  const ZipEntry* legacy = zip.find("serialized_exported_program.json");
+  if (legacy) {
     // PyTorch 2.6's layout: the program, and torch.save archives of the state dict and the constants.
     json = legacy;
     where = "'" + path + "' (" + legacy->name + ")";
@@ -800,9 +811,7 @@ std::unique_ptr<ModelRuntime> load_export_program(const InputFile& file, ZipArch
       const std::string inner_prefix = inner.prefix() + "/";
       const ZipEntry* pickle = inner.find(inner_prefix + "data.pkl");
       if (!pickle) throw Error(ErrorKind::kModel, "'" + path + "': " + name + " is not an archive of torch.save; export the model again");
-      if (const ZipEntry* order = inner.find(inner_prefix + "byteorder"); order && order->size < 16 && inner.read(*order).rfind("little", 0) != 0) {
-        throw Error(ErrorKind::kModel, "'" + path + "' was saved on a big-endian machine; cnnviz reads little-endian archives");
-      }
+      require_little_endian(inner, inner_prefix, path);
       for (auto& [state_name, t] : parse_saved_tensors(inner.read(*pickle, uint64_t{1} << 28), "'" + path + "' (" + name + ")")) {
         stored[state_name] = Stored{&inner, inner_prefix + "data/" + t.file, t};
       }
@@ -841,7 +850,7 @@ std::unique_ptr<ModelRuntime> load_export_program(const InputFile& file, ZipArch
     for (std::size_t k = 0; k < meta.sizes.size(); ++k) view += "," + std::to_string(meta.sizes[k]) + ":" + std::to_string(meta.strides[k]);
     return view;
   };
-  if (!saved_archives.empty()) {
+  if (legacy) {
     // PyTorch 2.6's signature names only the tensors the graph uses, a tied one under one name; its state
     // dict holds every parameter and buffer under each name. The others join the signature with
     // placeholders no node uses, as PyTorch 2.14 writes them, so that every module holds its own.

@@ -183,46 +183,43 @@ bool is_list_builder(const std::string& global) {
 // What LibTorch 1.13's ConcreteSourceRangeUnpickler and SourceRangeDeserializer read from a debug_pkl
 // without checking; "" if it is all there.
 std::string check_debug_pickle(const PickleRef& root) {
-  auto is = [](const PickleRef& v, PickleValue::Kind kind, std::size_t min_items = 0) {
-    return v && v->kind == kind && v->items.size() >= min_items;
-  };
-  if (!is(root, PickleValue::kTuple)) return "not a tuple";
+  if (!is_kind(root, PickleValue::kTuple)) return "not a tuple";
   std::size_t table = 0;
   const std::vector<PickleRef>* lines = &root->items;
-  if (root->items.size() == 3 && is(root->items[0], PickleValue::kString) &&
+  if (root->items.size() == 3 && is_kind(root->items[0], PickleValue::kString) &&
       root->items[0]->text == "FORMAT_WITH_STRING_TABLE") {
-    if (!is(root->items[1], PickleValue::kTuple) || !is(root->items[2], PickleValue::kTuple)) return "a malformed string table";
+    if (!is_kind(root->items[1], PickleValue::kTuple) || !is_kind(root->items[2], PickleValue::kTuple)) return "a malformed string table";
     for (const PickleRef& s : root->items[1]->items) {
-      if (!is(s, PickleValue::kString)) return "a string table entry that is not a string";
+      if (!is_kind(s, PickleValue::kString)) return "a string table entry that is not a string";
       ++table;
     }
     lines = &root->items[2]->items;
   }
   const bool with_table = lines != &root->items;
   for (const PickleRef& line : *lines) {
-    if (!is(line, PickleValue::kTuple, 2) || !is(line->items[0], PickleValue::kInt)) return "a malformed record";
+    if (!is_kind(line, PickleValue::kTuple, 2) || !is_kind(line->items[0], PickleValue::kInt)) return "a malformed record";
     const PickleRef& range = line->items[1];
-    if (!is(range, PickleValue::kTuple, 3) || range->items.size() != 3 || !is(range->items[1], PickleValue::kInt) ||
-        !is(range->items[2], PickleValue::kInt)) {
+    if (!is_kind(range, PickleValue::kTuple, 3) || range->items.size() != 3 || !is_kind(range->items[1], PickleValue::kInt) ||
+        !is_kind(range->items[2], PickleValue::kInt)) {
       return "a malformed source range";
     }
     const PickleRef& source = range->items[0];
-    if (!is(source, PickleValue::kTuple, 3)) return "a malformed source";
+    if (!is_kind(source, PickleValue::kTuple, 3)) return "a malformed source";
     if (with_table) {
-      if (!is(source->items[0], PickleValue::kList) || !is(source->items[1], PickleValue::kInt) ||
-          !is(source->items[2], PickleValue::kInt)) {
+      if (!is_kind(source->items[0], PickleValue::kList) || !is_kind(source->items[1], PickleValue::kInt) ||
+          !is_kind(source->items[2], PickleValue::kInt)) {
         return "a malformed source";
       }
       auto in_table = [&](const PickleRef& v) {
-        return is(v, PickleValue::kInt) && v->number >= 0 && static_cast<uint64_t>(v->number) < table;
+        return is_kind(v, PickleValue::kInt) && v->number >= 0 && static_cast<uint64_t>(v->number) < table;
       };
       if (!in_table(source->items[1])) return "a file name index outside its string table";
       for (const PickleRef& piece : source->items[0]->items) {
         if (!in_table(piece)) return "a text index outside its string table";
       }
     } else {
-      if (!is(source->items[0], PickleValue::kString) || !is(source->items[2], PickleValue::kInt) ||
-          !(is(source->items[1], PickleValue::kString) || is(source->items[1], PickleValue::kNone))) {
+      if (!is_kind(source->items[0], PickleValue::kString) || !is_kind(source->items[2], PickleValue::kInt) ||
+          !(is_kind(source->items[1], PickleValue::kString) || is_kind(source->items[1], PickleValue::kNone))) {
         return "a malformed source";
       }
     }
