@@ -55,6 +55,7 @@ import cifar_googlenet  # noqa: E402
 import cifar_resnet  # noqa: E402
 import fixtures  # noqa: E402
 import references  # noqa: E402
+import target_reference  # noqa: E402
 import shapes  # noqa: E402
 import unet  # noqa: E402
 
@@ -67,6 +68,7 @@ KIND_OPTIMIZED = "optimized"  # <name>.pt (see optimize_for_inference below) + <
 KIND_BAD = "bad"              # bad/* : files that must fail to load
 KIND_REFERENCES = "references"  # references/* : test images and what PyTorch makes of them
 KIND_SHAPES = "shapes"          # a model trained here (see shapes.py): the KIND_MODEL files + shapes/*
+KIND_TARGET_REFERENCES = "target_references"  # references/targets/*: CAMs of ViTs, Swin, segmentation
 KIND_DETECTION = "detection"    # <name>.script.pt + <name>.json: a torchvision detector, scripted only
 
 # PyTorch >= 2.0: the MODERN_NAMES specs exist (see _MODERN_SPEC_LIST).
@@ -85,6 +87,10 @@ PT2_NAMES = frozenset({
 # torch.export.Dim: the graph computes sizes with Python operators on it) and <name>.b3.pt2 (static, at
 # batch 3: PyTorch's own record of every shape there, the reference for the dynamic program run at 3).
 DYNAMIC_PT2_NAMES = frozenset({"tiny_vit"})
+# These also get <name>.nograd.trace.pt: traced under torch.no_grad(), as users often do, which bakes
+# nn.MultiheadAttention's fused inference path (aten::_native_multi_head_attention, no derivative)
+# into the file: the fixture for gradcam's message about it.
+NOGRAD_TRACE_NAMES = frozenset({"tiny_vit"})
 
 IMAGENET_INPUT: Tuple[Shape, ...] = ((1, 3, 224, 224),)
 CIFAR_INPUT: Tuple[Shape, ...] = ((1, 3, 32, 32),)
@@ -158,6 +164,8 @@ class Spec:
             model_files.append(f"{self.name}.pt2")
         if MODERN_TORCH and self.name in DYNAMIC_PT2_NAMES:
             model_files += [f"{self.name}.dynamic.pt2", f"{self.name}.b3.pt2"]
+        if MODERN_TORCH and self.name in NOGRAD_TRACE_NAMES:
+            model_files.append(f"{self.name}.nograd.trace.pt")
         if self.kind == KIND_MODEL:
             return model_files + [f"{self.name}.json"]
         if self.kind == KIND_SHAPES:
@@ -166,6 +174,8 @@ class Spec:
             return [f"{self.name}.pt", f"{self.name}.json"]
         if self.kind == KIND_DETECTION:
             return [f"{self.name}.script.pt", f"{self.name}.json"]
+        if self.kind == KIND_TARGET_REFERENCES:
+            return target_reference.case_files()
         if self.kind == KIND_REFERENCES:
             return ["references/photo.png", "references/vgg16.trace.features.0.npy",
                     *references.cam_files(), *references.saliency_files(),
@@ -283,6 +293,11 @@ _MODERN_SPEC_LIST = [
     Spec("lraspp_mobilenet_v3_large", KIND_MODEL,
          _tv_modern("lraspp_mobilenet_v3_large", **_SEGMENTATION), IMAGENET_INPUT, 3_221_538,
          modern=True),
+    # CAMs of the transformers and segmentation models above with pytorch-grad-cam's targets and
+    # reshape transforms (target_reference.py).
+    Spec("target_references", KIND_TARGET_REFERENCES, fixtures.TinyCNN, CIFAR_INPUT, None,
+         ("target_reference.py", "cam_reference.py"),
+         depends=("references",) + target_reference.MODELS, modern=True),
 ]
 MODERN_NAMES: Tuple[str, ...] = tuple(spec.name for spec in _MODERN_SPEC_LIST)
 
@@ -495,6 +510,13 @@ def export_torchscript(spec: Spec, out_dir: Path, model: Optional[nn.Module] = N
         save_module(module, out_dir / file_name)
         verify_saved(out_dir / file_name, inputs, first_tensor(expected),
                      exact=spec.kind in (KIND_MODEL, KIND_SHAPES))
+    if MODERN_TORCH and spec.name in NOGRAD_TRACE_NAMES:
+        path = out_dir / f"{spec.name}.nograd.trace.pt"
+        with torch.no_grad():
+            save_module(torch.jit.trace(model, inputs, check_trace=False), path)
+        if "_native_multi_head_attention" not in str(torch.jit.load(str(path)).inlined_graph):
+            raise RuntimeError(f"{path.name}: no fused attention in the no-grad trace")
+        verify_saved(path, inputs, first_tensor(expected), exact=False)
     if MODERN_TORCH and spec.name in PT2_NAMES:
         export_program(model, inputs, out_dir / f"{spec.name}.pt2", first_tensor(expected))
     if MODERN_TORCH and spec.name in DYNAMIC_PT2_NAMES:
@@ -805,6 +827,8 @@ def export(spec: Spec, out_dir: Path, force: bool) -> str:
         export_bad(spec, out_dir)
     elif spec.kind == KIND_REFERENCES:
         references.export_references(out_dir, write_bytes)
+    elif spec.kind == KIND_TARGET_REFERENCES:
+        target_reference.export_target_references(out_dir, lambda name: instantiate(SPECS[name])[0], write_bytes)
     elif spec.kind == KIND_SHAPES:
         note = "; " + export_shapes(spec, out_dir)
     else:

@@ -76,6 +76,7 @@ TEST_CASE("cam_batch_line: the fields of one line of gradcam's batch report", "[
   CamResult cam;
   cam.scores = {0.5f, 3.0f, -1.0f};
   cam.target_class = 2;
+  cam.target = "class:2";
   const std::vector<std::string> labels = {"zero", "one", "two"};
   CamBatchEvent ok{&item, CamBatchEvent::Status::kOk, "out/a.top2.png", 2, &cam, ""};
   const nlohmann::ordered_json line = cam_batch_line(ok, labels);

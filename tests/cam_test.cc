@@ -41,7 +41,7 @@ TEST_CASE("Grad-CAM equals pytorch-grad-cam on VGG11", "[cam][models]") {
     CamRequest request;
     request.layer = find_layer(model.tree(), "features.20", "vgg11");
     // The same model first: the logits must agree before the maps can.
-    request.target_class = 24;
+    request.target.index = 24;
     const CamResult c24 = compute_cam(model, input, request);
     REQUIRE(c24.scores.size() == logits.values.size());
     for (std::size_t i = 0; i < logits.values.size(); ++i) CHECK(std::fabs(c24.scores[i] - logits.values[i]) <= 1e-5);
@@ -51,7 +51,7 @@ TEST_CASE("Grad-CAM equals pytorch-grad-cam on VGG11", "[cam][models]") {
     const Image image = load_image(test::golden_path("cam/input.png"));
     test::check_overlay_matches(overlay_heatmap(image, c24.map), load_image(test::golden_path("cam/vgg11_features-1_gradcam_c24.png")));
 
-    request.target_class.reset();  // top-1
+    request.target.index.reset();  // top-1
     const CamResult top1 = compute_cam(model, input, request);
     CHECK(top1.target_class == 30);
     CHECK(test::max_abs_diff(top1.map, golden_array("vgg11_features-1_gradcam_top1.npy")) <= 1e-5);
@@ -78,17 +78,17 @@ TEST_CASE("CAM errors name the problem", "[cam][models]") {
   Model model = load_model(test::model_path("vgg11.script.pt"), DeviceKind::kCpu);
   CamRequest request;
   request.layer = find_layer(model.tree(), "features.20", "vgg11");
-  request.target_class = 1000;
+  request.target.index = 1000;
   CHECK_THROWS_WITH(compute_cam(model, input, request), Catch::Matchers::Contains("--class 1000 is out of range") &&
                                                             Catch::Matchers::Contains("0 to 999"));
-  request.target_class = 1;
+  request.target.index = 1;
   request.layer = find_layer(model.tree(), "classifier.0", "vgg11");
   try {
     compute_cam(model, input, request);
     FAIL("accepted");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::kData);
-    CHECK_THAT(e.what(), Catch::Matchers::Contains("no spatial dimensions"));
+    CHECK_THAT(e.what(), Catch::Matchers::Contains("no spatial layout"));
   }
   CHECK(parse_cam_method("gradcam++") == CamMethod::kGradCamPlusPlus);
   CHECK_THROWS_WITH(parse_cam_method("scorecam2"), Catch::Matchers::Contains("--method 'scorecam2'"));
@@ -115,7 +115,7 @@ TEST_CASE("every CAM method equals its plain-PyTorch computation", "[cam][models
         INFO(c.model << "." << variant << " " << c.layer << " " << method);
         CamRequest request;
         request.layer = find_layer(model.tree(), c.layer, c.model);
-        request.target_class = c.target;
+        request.target.index = c.target;
         request.method = parse_cam_method(method);
         const CamResult r = compute_cam(model, input, request);
         const std::string suffix = c.target ? "c" + std::to_string(*c.target) : std::string("top1");
@@ -132,7 +132,7 @@ TEST_CASE("ScoreCAM equals its plain-PyTorch computation", "[cam][models]") {
   Model model = load_model(test::model_path("resnet18.script.pt"), DeviceKind::kCpu);
   CamRequest request;
   request.layer = find_layer(model.tree(), "layer4", "resnet18");
-  request.target_class = 24;
+  request.target.index = 24;
   request.method = CamMethod::kScoreCam;
   const CamResult r = compute_cams(model, input, request, {24}, 64).at(0);
   CHECK(test::max_abs_diff(r.map, test::load_reference("cam.resnet18.script.layer4.scorecam.c24.npy")) <= 1e-5);
@@ -158,7 +158,7 @@ TEST_CASE("top-k maps are the single-class maps of the k best classes", "[cam][m
     CHECK(ranked[static_cast<std::size_t>(r)].target_class == order[static_cast<std::size_t>(r)]);
     CamRequest single = request;
     single.top_k = 0;
-    single.target_class = order[static_cast<std::size_t>(r)];
+    single.target.index = order[static_cast<std::size_t>(r)];
     CHECK(test::max_abs_diff(ranked[static_cast<std::size_t>(r)].map, compute_cam(model, input, single).map) <= 1e-6);
   }
 
@@ -181,7 +181,7 @@ TEST_CASE("top-k maps are the single-class maps of the k best classes", "[cam][m
       const CamResult& got = maps[static_cast<std::size_t>(i * 2 + r)];
       CamRequest single = score;
       single.top_k = 0;
-      single.target_class = got.target_class;
+      single.target.index = got.target_class;
       CHECK(test::max_abs_diff(got.map, compute_cams(tiny, one, single, {}, 7).at(0).map) <= 1e-6);
     }
     CHECK(maps[static_cast<std::size_t>(i * 2)].target_class != maps[static_cast<std::size_t>(i * 2 + 1)].target_class);

@@ -59,7 +59,7 @@ TEST_CASE("cli gradcam: the reference overlay from one command", "[cli][cam][mod
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--class", "10", "--format", "json"}, 2,
               {"--class 10 is out of range", "0 to 9"});
   check_error({"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--layer", "classifier.1", "--format", "json"}, 5,
-              {"no spatial dimensions"});
+              {"no spatial layout"});
   check_error({"gradcam", model_path("edge.script.pt"), input, "--input", "1,3,8,8", "--layer", "unused", "--format", "json"}, 4,
               {"did not run"});
   check_error({"gradcam", model_path("unet.trace.pt"), model_path("references/gray.png"), "--input", "1,1,188,188", "--layer",

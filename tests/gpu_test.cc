@@ -80,7 +80,7 @@ TEST_CASE("gpu: every CAM method and saliency on CUDA within 1e-3 of the CPU's",
       INFO(model_name << " " << layer << " " << method);
       CamRequest request;
       request.layer = find_layer(cpu.tree(), layer, model_name);
-      request.target_class = 24;
+      request.target.index = 24;
       request.method = parse_cam_method(method);
       const CamResult a = compute_cam(cpu, input, request);
       const CamResult b = compute_cam(gpu, input, request);
@@ -89,7 +89,7 @@ TEST_CASE("gpu: every CAM method and saliency on CUDA within 1e-3 of the CPU's",
     for (const std::string& method : saliency_method_names()) {
       INFO(model_name << " saliency " << method);
       SaliencyRequest request;
-      request.target_class = 24;
+      request.target.index = 24;
       request.method = parse_saliency_method(method);
       request.samples = 8;
       const SaliencyResult a = compute_saliency(cpu, input, request);

@@ -26,7 +26,7 @@ TEST_CASE("pointing game: Grad-CAM peaks inside the object in at least 90 percen
       request.method = parse_cam_method(method);
       int hits = 0, n = 0;
       for (const auto& item : test_set["images"]) {
-        request.target_class = item["label"].get<int>();
+        request.target.index = item["label"].get<int>();
         const FloatArray input = preprocess_image(load_image(test::model_path("shapes/" + item["file"].get<std::string>())), pre);
         const CamResult r = compute_cam(model, input, request);
         const auto best = std::max_element(r.map.values.begin(), r.map.values.end()) - r.map.values.begin();

@@ -55,7 +55,7 @@ TEST_CASE("saliency equals PyTorch's input gradients on the same file", "[salien
       const auto meta = nlohmann::json::parse(test::read_file(test::model_path("references/" + stem + ".json")));
       SaliencyRequest request;
       request.method = parse_saliency_method(c.method);
-      request.target_class = c.target;
+      request.target.index = c.target;
       request.samples = meta.value("samples", 50);
       request.noise = meta.value("noise", 0.15f);
       request.seed = meta.value("seed", 0u);
@@ -77,7 +77,7 @@ TEST_CASE("SmoothGrad is seeded, and with one noiseless copy it is the plain gra
   FloatArray input = test::load_reference("photo.png.direct_bilinear.npy");
   Model model = load_model(test::model_path("resnet18.script.pt"), DeviceKind::kCpu);
   SaliencyRequest request;
-  request.target_class = 3;
+  request.target.index = 3;
   const FloatArray vanilla = compute_saliency(model, input, request).gradient;
   request.method = SaliencyMethod::kSmoothGrad;
   request.samples = 1;
@@ -95,9 +95,9 @@ TEST_CASE("saliency errors name the problem", "[saliency][models]") {
   const FloatArray input = test::load_reference("photo.png.direct_bilinear.npy");
   Model model = load_model(test::model_path("resnet18.script.pt"), DeviceKind::kCpu);
   SaliencyRequest request;
-  request.target_class = 1000;
+  request.target.index = 1000;
   CHECK_THROWS_WITH(compute_saliency(model, input, request), Catch::Matchers::Contains("--class 1000 is out of range"));
-  request.target_class = 0;
+  request.target.index = 0;
   request.samples = 0;
   CHECK_THROWS_WITH(compute_saliency(model, input, request), Catch::Matchers::Contains("--samples"));
   request.samples = 1;
@@ -139,7 +139,7 @@ TEST_CASE("saliency is stronger inside the object than outside it in at least 90
     for (const auto& item : test_set["images"]) {
       SaliencyRequest request;
       request.method = method;
-      request.target_class = item["label"].get<int>();
+      request.target.index = item["label"].get<int>();
       const FloatArray input = preprocess_image(load_image(test::model_path("shapes/" + item["file"].get<std::string>())), pre);
       const SaliencyResult r = compute_saliency(model, input, request);
       const auto box = item["box"].get<std::vector<int>>();

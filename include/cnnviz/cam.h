@@ -8,6 +8,7 @@
 #include "cnnviz/capture.h"
 #include "cnnviz/float_array.h"
 #include "cnnviz/model.h"
+#include "cnnviz/target.h"
 
 namespace cnnviz {
 
@@ -44,8 +45,12 @@ CamMethod parse_cam_method(std::string_view name);
 /// What to explain.
 struct CamRequest {
   int layer = -1;                   ///< ModuleTree node of the target layer
-  std::optional<int> target_class;  ///< default: the top-1 class
-  int top_k = 0;                    ///< > 0: explain each image's k best classes instead (one forward, k backwards)
+  /// What to explain: the class score (--class K is target.index), softmax, a segmentation class over a
+  /// mask, or one output; an unset index means each image's top-1 class (seg: its main class).
+  Target target;
+  /// How the layer's output is read as [N, C, h, w] (ViT tokens, Swin's channels-last): read_layout().
+  Reshape reshape;
+  int top_k = 0;                    ///< > 0: explain each image's k best classes instead (one forward, k backwards; class and softmax targets)
   CamMethod method = CamMethod::kGradCam;
   int64_t max_memory_bytes = 0;     ///< the memory guard's limit (0: none), as for capture_module_calls
   /// The caller has run check_image_forward for this batch: the first forward is not guarded again
@@ -57,27 +62,39 @@ struct CamRequest {
 struct CamResult {
   FloatArray map;              ///< [H, W] in [0, 1] at the input's resolution
   FloatArray low_res;          ///< [h, w]: the layer's map after ReLU and min-max, before resizing
-  std::vector<float> scores;   ///< the model's output row [K] (logits)
-  int target_class = 0;
+  std::vector<float> scores;   ///< the model's output row [K] (logits); empty for seg targets
+  int target_class = 0;        ///< the class (or output) explained, resolved from top-1 or auto
+  std::string target;          ///< the target as --target writes it, resolved: "class:24", "seg:15"
+  float target_score = 0;      ///< the value of that target's score for this image (what was back-propagated)
   std::vector<std::string> notes;  ///< for the user (e.g. why no memory estimate was made)
 };
 
 /// The layer pytorch-grad-cam users pick when they do not choose one, found by torch-cam's rule: the
-/// module that returns last with an output [N, C, H, W] where H or W > 1 (resnet18: layer4). Picked
-/// from `calls` when given (the memory guard's dry run: MemoryCheck::calls), else from a forward of
-/// `input`. Throws Error(kModel) if none is.
-int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& calls = {});
+/// module that returns last with a spatial output under `reshape` (read_layout(): [N, C, H, W] where H
+/// or W > 1, channels-last, or tokens of a grid; resnet18: layer4). When that output is tokens and the
+/// model has attention modules (a class name containing "Attention"), the last token output returned
+/// before the last attention module returns, outside any attention module, is picked instead
+/// (ViT-B/16: encoder.layers.encoder_layer_11.ln_1, pytorch-grad-cam's advice: after the last
+/// attention only the class token reaches the head, so the patch tokens' gradients there are zero).
+/// Picked from `calls` when given (the memory guard's dry run: MemoryCheck::calls), else from a
+/// forward of `input`. Throws Error(kModel) if none is.
+int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& calls = {}, const Reshape& reshape = {});
 
 /// Computes the map for a [1, C, H, W] input, exactly as pytorch-grad-cam 1.5 does: per-method weights,
 /// ReLU, min-max with eps 1e-7, bilinear resize to H x W (align_corners=False, as cv2.resize), ReLU and
 /// min-max again (an all-negative map gives zeros). Gradients are taken with respect to the layer's own
 /// output only (autograd records nothing below it), even when an in-place op follows the layer.
-/// Throws Error: kResource (memory guard), kUsage (class out of range), kData (output not [N, K], layer output not spatial),
-/// kModel (layer did not run, no gradient path from the class score to the layer), kExecution.
+/// The layer's output and its gradient are read as [N, C, h, w] by read_layout(request.reshape) first,
+/// as pytorch-grad-cam's reshape_transform is applied to both; a note says how when it is not NCHW.
+/// Throws Error: kResource (memory guard), kUsage (class out of range, a reshape that does not fit the
+/// layer, top-k or ScoreCAM with a target they do not take), kData (output does not fit the target,
+/// layer output not spatial, empty seg mask), kModel (layer did not run, no gradient path from the
+/// score to the layer, an operator without a derivative on that path), kExecution.
 CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request);
 
-/// compute_cam for a batch [N, C, H, W] in one forward and one backward: image i explains classes[i]
-/// (request.target_class when `classes` is shorter, else its top-1 class). With request.top_k = k > 0
+/// compute_cam for a batch [N, C, H, W] in one forward and one backward: image i explains index
+/// classes[i] of the request's target kind (request.target.index when `classes` is shorter, else its
+/// default_index: top-1 class, seg's auto class). With request.top_k = k > 0
 /// it explains each image's k best classes instead, with one backward per rank from the same forward,
 /// and returns N * k results: image i's rank-r map (r = 0 is the best class) at i * k + r. ScoreCAM runs
 /// its masked forwards `score_batch_size` at a time (the first batch behind the memory guard).

@@ -8,6 +8,7 @@
 
 #include "cnnviz/float_array.h"
 #include "cnnviz/model.h"
+#include "cnnviz/target.h"
 
 namespace cnnviz {
 
@@ -44,7 +45,9 @@ SaliencyScale parse_saliency_scale(std::string_view name);
 
 /// What to explain and how.
 struct SaliencyRequest {
-  std::optional<int> target_class;  ///< default: the top-1 class of the input
+  /// What to explain (--class K is target.index; default: the top-1 class of the input). A seg target's
+  /// mask is the image's own, kept for SmoothGrad's noisy copies.
+  Target target;
   SaliencyMethod method = SaliencyMethod::kVanilla;
   SaliencyReduce reduce = SaliencyReduce::kAbsMax;
   SaliencyScale scale = SaliencyScale::kMinMax;
@@ -62,8 +65,9 @@ struct SaliencyRequest {
 struct SaliencyResult {
   FloatArray gradient;        ///< [C, H, W]: the method's attribution per input element, before reducing
   FloatArray map;             ///< [H, W] in [0, 1]: reduced over channels, then scaled
-  std::vector<float> scores;  ///< the model's output row [K] for the input itself (logits)
-  int target_class = 0;
+  std::vector<float> scores;  ///< the model's output row [K] for the input itself (logits); empty unless [1, K]
+  int target_class = 0;       ///< the class (or output) explained
+  std::string target;         ///< the target as --target writes it, resolved: "class:24"
   std::vector<std::string> notes;  ///< for the user (e.g. why no memory estimate was made)
 };
 

@@ -29,13 +29,15 @@ namespace cnnviz::cli {
 
 CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   CLI::App* cmd = app.add_subcommand("gradcam", "Grad-CAM and friends: where a classifier looks, as a heatmap over the image");
-  cmd->add_option("model", o.model, "TorchScript classifier (.pt) returning class scores [N, K]")->required();
+  cmd->add_option("model", o.model, "Model (.pt TorchScript or .pt2 torch.export program): a classifier, or see --target")->required();
   cmd->add_option("image", o.image, "PNG or JPEG image")->required();
-  auto* cls = cmd->add_option("--class", o.target_class, "Class index to explain (default: the top-1 class)");
+  auto* cls = add_target_options(*cmd, o.target);
   cmd->add_option("--top-k", o.top_k, "Explain the K best classes instead: one map each, outputs named <stem>.top1.png, <stem>.top2.png, ...")
       ->check(CLI::Range(1, 1000))
       ->excludes(cls);
-  cmd->add_option("--layer", o.layer, "Target layer path, or auto: the last layer with a spatial output")->capture_default_str();
+  cmd->add_option("--layer", o.layer, "Target layer path, or auto: the last layer with a spatial output (ViTs: the first norm of the last block)")->capture_default_str();
+  cmd->add_option("--reshape", o.reshape, "How the layer's output is read as a map: auto, none (N x C x H x W), vit ([N, 1 + h*w, D] tokens), swin ([N, H, W, C]) or HxW (the last H*W tokens)")
+      ->capture_default_str();
   cmd->add_option("--method", o.method, "CAM method: " + value_list(cam_method_names()))->capture_default_str();
   cmd->add_option("-o,--output", o.output, "Overlay PNG (heatmap blended over the image); - for stdout");
   cmd->add_option("--heatmap", o.heatmap, "Also write the coloured map alone (PNG)");
@@ -68,7 +70,9 @@ nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string
           {"model_sha256", model_sha256},
           {"layer", o.layer},
           {"method", o.method},
-          {"class", o.target_class ? nlohmann::ordered_json(*o.target_class) : nlohmann::ordered_json()},
+          {"class", o.target.target_class ? nlohmann::ordered_json(*o.target.target_class) : nlohmann::ordered_json()},
+          {"target", o.target.target},
+          {"reshape", o.reshape},
           {"top_k", o.top_k},
           {"image_weight", o.image_weight},
           {"colormap", o.colormap},
@@ -134,7 +138,8 @@ void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap
 void run_gradcam_command(const GradcamOptions& o) {
   CamRequest request;
   request.method = parse_cam_method(o.method);
-  request.target_class = o.target_class;
+  request.target = target_of(o.target);
+  request.reshape = parse_reshape(o.reshape);
   request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
   if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.format != "json") {

@@ -6,6 +6,7 @@
 
 #include "common_options.h"
 #include "image_options.h"
+#include "target_options.h"
 
 namespace cnnviz::cli {
 
@@ -13,7 +14,8 @@ namespace cnnviz::cli {
 struct GradcamOptions {
   std::string model;
   std::string image;
-  std::optional<int> target_class;
+  TargetOptions target;
+  std::string reshape = "auto";
   int top_k = 0;           ///< > 0: explain the k best classes, outputs named <stem>.top<rank><ext>
   std::string layer = "auto";
   std::string method = "gradcam";

@@ -17,9 +17,9 @@ namespace cnnviz::cli {
 
 CLI::App* add_saliency_command(CLI::App& app, SaliencyOptions& o) {
   CLI::App* cmd = app.add_subcommand("saliency", "Saliency maps: the pixels a class score is most sensitive to (gradients w.r.t. the image)");
-  cmd->add_option("model", o.model, "TorchScript classifier (.pt) returning class scores [N, K]")->required();
+  cmd->add_option("model", o.model, "Model (.pt TorchScript or .pt2 torch.export program): a classifier, or see --target")->required();
   cmd->add_option("image", o.image, "PNG or JPEG image")->required();
-  cmd->add_option("--class", o.target_class, "Class index to explain (default: the top-1 class)");
+  add_target_options(*cmd, o.target);
   cmd->add_option("--method", o.method, "Method: " + value_list(saliency_method_names()) + " (vanilla is FlashTorch's Backprop, guided-flashtorch its guided backpropagation)")->capture_default_str();
   cmd->add_option("--reduce", o.reduce, "Channels to one map: " + value_list(saliency_reduce_names()) + " (abs-max: the max of |gradient|, Simonyan et al.; max: signed, FlashTorch's take_max)")
       ->capture_default_str();
@@ -48,7 +48,7 @@ CLI::App* add_saliency_command(CLI::App& app, SaliencyOptions& o) {
 
 void run_saliency_command(const SaliencyOptions& o) {
   SaliencyRequest request;
-  request.target_class = o.target_class;
+  request.target = target_of(o.target);
   request.method = parse_saliency_method(o.method);
   request.reduce = parse_saliency_reduce(o.reduce);
   request.scale = parse_saliency_scale(o.scale);

@@ -7,6 +7,7 @@
 
 #include "common_options.h"
 #include "image_options.h"
+#include "target_options.h"
 
 namespace cnnviz::cli {
 
@@ -14,7 +15,7 @@ namespace cnnviz::cli {
 struct SaliencyOptions {
   std::string model;
   std::string image;
-  std::optional<int> target_class;
+  TargetOptions target;
   std::string method = "vanilla";
   std::string reduce = "abs-max";
   std::string scale = "minmax";

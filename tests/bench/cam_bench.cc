@@ -92,12 +92,12 @@ int main(int argc, char** argv) {
     cnnviz::Model model = cnnviz::load_model(argv[1], on_cuda ? cnnviz::DeviceKind::kCuda : cnnviz::DeviceKind::kCpu);
     cnnviz::CamRequest request;
     request.layer = cnnviz::find_layer(model.tree(), argv[2], argv[1]);
-    request.target_class = 24;
+    request.target.index = 24;
     const cnnviz::FloatArray input{{1, 3, 224, 224}, std::vector<float>(x_host.data_ptr<float>(), x_host.data_ptr<float>() + x_host.numel())};
     const cnnviz::FloatArray inputs{{batch, 3, 224, 224}, std::vector<float>(xb_host.data_ptr<float>(), xb_host.data_ptr<float>() + xb_host.numel())};
     const double cam = median_seconds(repeats, [&] { cnnviz::compute_cam(model, input, request); });
     cnnviz::SaliencyRequest saliency_request;
-    saliency_request.target_class = 24;
+    saliency_request.target.index = 24;
     const double saliency = median_seconds(repeats, [&] { cnnviz::compute_saliency(model, input, saliency_request); });
     const double cam_batch = median_seconds(std::max(1, repeats / 2), [&] { cnnviz::compute_cams(model, inputs, request, {}); });
 

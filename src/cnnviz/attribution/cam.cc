@@ -7,11 +7,13 @@
 
 #include <torch/script.h>
 
+#include <limits>
+
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/name_table.h"
-#include "attribution/class_target.h"
+#include "attribution/target_score.h"
 #include "capture/forward_run.h"
 #include "model/model_impl.h"
 
@@ -201,24 +203,57 @@ CamMethod parse_cam_method(std::string_view name) {
   return static_cast<CamMethod>(name_index(cam_method_names(), name, "--method"));
 }
 
-int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& known_calls) {
+int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& known_calls, const Reshape& reshape) {
   std::vector<ModuleCall> ran;
   if (known_calls.empty()) {
     CaptureOptions o = options_for(input);
     o.dry_run = false;
     ran = capture_module_calls(model, o).calls;
   }
+  const std::vector<ModuleCall>& calls = known_calls.empty() ? ran : known_calls;
+  const ModuleTree& tree = model.tree();
+  const int64_t H = input.shape.at(2), W = input.shape.at(3);
+  auto layout_of = [&](const ModuleCall& call) {
+    try {
+      return read_layout(call.output_shape, reshape, H, W).kind;
+    } catch (const Error&) {
+      return Layout::Kind::kNone;  // an explicit --reshape that does not fit this call
+    }
+  };
+  auto is_attention = [&](int node) { return tree.nodes.at(static_cast<std::size_t>(node)).class_name.find("Attention") != std::string::npos; };
+  auto inside_attention = [&](int node) {
+    for (int n = node; n >= 0; n = tree.nodes.at(static_cast<std::size_t>(n)).parent) {
+      if (is_attention(n)) return true;
+    }
+    return false;
+  };
   // "Last" by when the module returns, as torch-cam's forward hooks see it: ResNet's layer4 returns
   // after the ReLU inside its last block.
-  int chosen = -1, chosen_order = -1;
-  for (const ModuleCall& call : known_calls.empty() ? ran : known_calls) {
-    const auto& s = call.output_shape;
-    if (call.finished && call.node != 0 && s.size() == 4 && (s[2] > 1 || s[3] > 1) && call.finish_order > chosen_order) {
+  auto last_spatial = [&](int before_order, bool tokens_only) {
+    int chosen = -1, chosen_order = -1;
+    for (const ModuleCall& call : calls) {
+      if (!call.finished || call.node == 0 || call.finish_order >= before_order || call.finish_order <= chosen_order) continue;
+      const Layout::Kind kind = layout_of(call);
+      if (kind == Layout::Kind::kNone || (tokens_only && (kind != Layout::Kind::kTokens || inside_attention(call.node)))) continue;
       chosen = call.node;
       chosen_order = call.finish_order;
     }
+    return chosen;
+  };
+  int chosen = last_spatial(std::numeric_limits<int>::max(), false);
+  const ModuleCall* chosen_call = nullptr;
+  int last_attention = -1;
+  for (const ModuleCall& call : calls) {
+    if (call.node == chosen && call.finished) chosen_call = &call;
+    if (call.finished && is_attention(call.node)) last_attention = std::max(last_attention, call.finish_order);
   }
-  if (chosen < 0) throw Error(ErrorKind::kModel, "'" + model.file().path + "' has no layer with a spatial [N, C, H, W] output; give --layer");
+  if (chosen_call && last_attention >= 0 && layout_of(*chosen_call) == Layout::Kind::kTokens) {
+    const int before = last_spatial(last_attention, true);
+    if (before >= 0) chosen = before;
+  }
+  if (chosen < 0) {
+    throw Error(ErrorKind::kModel, "'" + model.file().path + "' has no layer with a spatial output (N x C x H x W, channels-last or tokens of a grid); give --layer");
+  }
   return chosen;
 }
 
@@ -227,6 +262,12 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   Model::Impl& impl = model.impl();
   const ModuleNode& layer = impl.tree().nodes.at(static_cast<std::size_t>(request.layer));
   const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
+  const Target& target = request.target;
+  const bool ranks_classes = target.kind == TargetKind::kClass || target.kind == TargetKind::kSoftmax;
+  if (request.top_k > 0 && !ranks_classes) throw Error::usage("--top-k ranks the classes of a classifier; it does not go with --target " + target_text(target, target.index.value_or(0)));
+  if (request.method == CamMethod::kScoreCam && target.kind != TargetKind::kClass) {
+    throw Error::usage("scorecam explains class targets only (--class K); give another --method for --target " + target_text(target, target.index.value_or(0)));
+  }
   CaptureOptions options = options_for(batch);
   options.max_memory_bytes = request.input_checked ? 0 : request.max_memory_bytes;
   ActivationLeaf leaf(request.layer);
@@ -236,61 +277,74 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   ForwardRun run = run_forward(impl, options, forward);
   if (!leaf.leaf().defined()) throw layer_did_not_run(impl, request.layer);
   const int64_t n = batch.shape.at(0);
+  const int64_t H = batch.shape.at(2), W = batch.shape.at(3);
 
-  const at::Tensor* out = &class_scores(impl, run.output, n, "CAMs");
+  const at::Tensor out = target_output(impl, run.output, n, target, "CAMs");
   const at::Tensor& A = leaf.leaf();
-  if (A.dim() != 4 || A.size(0) != n) {
-    throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(A.sizes().vec()) +
-                                      ", which has no spatial dimensions; pick a convolution or pooling layer");
+  const std::vector<int64_t> layer_shape = A.sizes().vec();
+  const Layout layout = read_layout(layer_shape, request.reshape, H, W);
+  if (layout.kind == Layout::Kind::kNone || A.size(0) != n) {
+    throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(layer_shape) +
+                                      ", which has no spatial layout; pick a convolution or pooling layer, or give --reshape");
   }
-  const at::Tensor scores = out->detach().to(at::kCPU, at::kFloat).contiguous();
-  const int num_classes = static_cast<int>(scores.size(1));
+  std::vector<std::string> notes = std::move(run.notes);
+  if (layout.kind != Layout::Kind::kNchw) notes.push_back("layer '" + layer_name + "' outputs " + layout.describe(layer_shape));
+  const at::Tensor detached = out.detach().to(at::kCPU, at::kFloat).contiguous();
+  const bool keep_scores = detached.dim() == 2;
+  const int num_classes = detached.dim() >= 2 ? static_cast<int>(detached.size(1)) : 1;
   if (request.top_k > num_classes) {
     throw Error::usage("--top-k " + std::to_string(request.top_k) + " is more than the model's " + std::to_string(num_classes) +
                        " classes");
   }
-  // The classes to explain: rank r of image i is targets[r][i].
+  // What to explain: rank r of image i is targets[r][i].
   const int ranks = std::max(1, request.top_k);
   std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(ranks));
   for (int64_t i = 0; i < n; ++i) {
     if (request.top_k > 0) {
-      const at::Tensor best = std::get<1>(scores[i].topk(request.top_k));
+      const at::Tensor best = std::get<1>(detached[i].topk(request.top_k));
       for (int r = 0; r < ranks; ++r) targets[static_cast<std::size_t>(r)].push_back(best[r].item<int64_t>());
       continue;
     }
-    const std::optional<int> wanted = static_cast<std::size_t>(i) < classes.size() ? classes[static_cast<std::size_t>(i)] : request.target_class;
-    const int64_t c = wanted.value_or(static_cast<int>(scores[i].argmax().item<int64_t>()));
-    check_class_index(c, num_classes);
+    const std::optional<int> wanted = static_cast<std::size_t>(i) < classes.size() ? classes[static_cast<std::size_t>(i)] : target.index;
+    const int64_t c = wanted ? *wanted : default_index(detached[i], target);
+    check_target_index(detached, target, c);
     targets[0].push_back(c);
   }
 
   std::vector<CamResult> results(static_cast<std::size_t>(n * ranks));
   const MethodRow& method = method_row(request.method);
   MapInputs in;
-  in.A = A.detach().to(at::kFloat);
-  const int64_t H = batch.shape.at(2), W = batch.shape.at(3);
-  std::vector<std::string> notes = std::move(run.notes);
+  in.A = to_nchw(A.detach().to(at::kFloat), layout);
   if (method.info.extra_forwards) {
     at::NoGradGuard no_grad;
     in.masked_scores = masked_scores(impl, in.A, batch, score_batch_size, request.max_memory_bytes, notes);
   }
   for (int r = 0; r < ranks; ++r) {
-    in.targets = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong).to(out->device());
+    const at::Tensor indices = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong);
+    in.targets = indices.to(out.device());
+    const at::Tensor masks = target.kind == TargetKind::kSegmentation ? segmentation_masks(out, target, indices) : at::Tensor();
+    const at::Tensor score = target_scores(out, target, indices, masks);
     if (method.info.needs_gradients) {
       // One forward serves every rank; the graph is kept until the last.
-      in.G = gradient_of(class_target_score(*out, in.targets), A,
-                         "the class score does not depend on layer '" + layer_name +
-                             "' (no gradient path); pick a layer the output is computed from",
-                         "the backward pass to layer '" + layer_name + "'", /*retain_graph=*/r + 1 < ranks)
-                 .to(at::kFloat);
+      in.G = to_nchw(gradient_of(score.sum(), A,
+                                 "the target score does not depend on layer '" + layer_name +
+                                     "' (no gradient path); pick a layer the output is computed from",
+                                 "the backward pass to layer '" + layer_name + "'", /*retain_graph=*/r + 1 < ranks)
+                         .to(at::kFloat),
+                     layout);
     }
     at::NoGradGuard no_grad;
+    const at::Tensor values = score.detach().to(at::kCPU, at::kFloat).contiguous();
     const at::Tensor raw = method.map(in);  // [N, h, w]
     for (int64_t i = 0; i < n; ++i) {
       CamResult& result = results[static_cast<std::size_t>(i * ranks + r)];
-      const float* row = scores.data_ptr<float>() + i * num_classes;
-      result.scores.assign(row, row + num_classes);
+      if (keep_scores) {
+        const float* row = detached.data_ptr<float>() + i * num_classes;
+        result.scores.assign(row, row + num_classes);
+      }
       result.target_class = static_cast<int>(targets[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)]);
+      result.target = target_text(target, result.target_class);
+      result.target_score = values[i].item<float>();
       const at::Tensor low = scale_min_max(at::relu(raw[i]));
       at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];
       full = scale_min_max(at::relu(full));
@@ -303,7 +357,7 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
 }
 
 CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request) {
-  return compute_cams(model, input, request, {request.target_class}).at(0);
+  return compute_cams(model, input, request, {request.target.index}).at(0);
 }
 
 }  // namespace cnnviz

@@ -72,7 +72,7 @@ CamBatchTotals run_cam_batch(Model& model, const std::vector<BatchItem>& items, 
       const int64_t one = batch.shape[1] * batch.shape[2] * batch.shape[3];
       const FloatArray first{{1, batch.shape[1], batch.shape[2], batch.shape[3]},
                              std::vector<float>(batch.values.begin(), batch.values.begin() + one)};
-      cam.layer = totals.layer = auto_cam_layer(model, first, memory.calls);
+      cam.layer = totals.layer = auto_cam_layer(model, first, memory.calls, cam.reshape);
     }
     const std::vector<CamResult> cams = compute_cams(model, batch, cam, {}, request.batch_size);
     for (std::size_t i = 0; i < chunk.size(); ++i) {

@@ -17,7 +17,7 @@
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
 #include "cnnviz/name_table.h"
-#include "attribution/class_target.h"
+#include "attribution/target_score.h"
 #include "capture/forward_run.h"
 #include "model/model_impl.h"
 
@@ -80,16 +80,18 @@ class GuidedRelu : public ReturnHook {
 };
 
 struct GradientPass {
-  at::Tensor scores;    // [N, K] float32 on the CPU
+  at::Tensor scores;    // [N, K] float32 on the CPU (undefined unless the output is [N, K])
   at::Tensor gradient;  // [N, C, H, W] float32 on the CPU
-  int64_t target = 0;
+  int64_t target = 0;   // the resolved index
+  at::Tensor mask;      // seg targets: row 0's mask [H, W]
   std::vector<std::string> notes;
 };
 
-// One forward of `batch` and one backward of the sum over its rows of the target class's raw score
-// (each row's gradient is its own). `target`: the class, or none for row 0's top-1 class.
-GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, std::optional<int64_t> target, int64_t max_memory_bytes,
-                             ReluBackward relu = ReluBackward::kPlain) {
+// One forward of `batch` and one backward of the sum over its rows of their scores under `target`
+// (each row's gradient is its own). `index`: the target's index, or none for row 0's default
+// (top-1 class, seg's auto class); `mask` (seg only): the mask every row uses, or undefined for row 0's.
+GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, const Target& target, std::optional<int64_t> index,
+                             const at::Tensor& mask, int64_t max_memory_bytes, ReluBackward relu = ReluBackward::kPlain) {
   CaptureOptions options;
   options.inputs = {InputSpec{batch.shape, DType::kFloat32}};
   options.input_data = {batch};
@@ -104,16 +106,22 @@ GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, std::op
     forward.hooks = {&*guided};
   }
   ForwardRun run = run_forward(impl, options, forward);
-  const at::Tensor* out = &class_scores(impl, run.output, batch.shape.at(0), "saliency maps");
+  const int64_t n = batch.shape.at(0);
+  const at::Tensor out = target_output(impl, run.output, n, target, "saliency maps");
   GradientPass pass;
   pass.notes = std::move(run.notes);
-  pass.scores = out->detach().to(at::kCPU, at::kFloat).contiguous();
-  const int64_t classes = pass.scores.size(1);
-  pass.target = target.value_or(pass.scores[0].argmax().item<int64_t>());
-  check_class_index(pass.target, classes);
-  const at::Tensor targets = at::full({batch.shape.at(0)}, pass.target, at::kLong);
-  const at::Tensor g = gradient_of(class_target_score(*out, targets), run.input_leaf,
-                                   "the class score of '" + impl.file.path + "' does not depend on its input (no gradient path)",
+  const at::Tensor detached = out.detach().to(at::kCPU, at::kFloat).contiguous();
+  if (detached.dim() == 2) pass.scores = detached;
+  pass.target = index ? *index : default_index(detached[0], target);
+  check_target_index(detached, target, pass.target);
+  const at::Tensor targets = at::full({n}, pass.target, at::kLong);
+  at::Tensor masks;
+  if (target.kind == TargetKind::kSegmentation) {
+    masks = mask.defined() ? mask.unsqueeze(0).expand({n, mask.size(0), mask.size(1)}) : segmentation_masks(out, target, targets.narrow(0, 0, 1)).expand({n, out.size(2), out.size(3)});
+    pass.mask = masks[0];
+  }
+  const at::Tensor g = gradient_of(target_scores(out, target, targets, masks).sum(), run.input_leaf,
+                                   "the target score of '" + impl.file.path + "' does not depend on its input (no gradient path)",
                                    "the backward pass of '" + impl.file.path + "' to its input");
   pass.gradient = g.detach().to(at::kCPU, at::kFloat).contiguous();
   return pass;
@@ -131,7 +139,7 @@ at::Tensor standardize_clip(const at::Tensor& t, float saturation, float brightn
 
 // SmoothGrad: the mean gradient of `samples` copies x + N(0, sigma^2), sigma = noise * (max(x) - min(x)),
 // `batch_size` copies per forward (the first behind the memory guard).
-at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const SaliencyRequest& request, int64_t target,
+at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const SaliencyRequest& request, const GradientPass& first,
                            std::vector<std::string>& notes) {
   const at::Tensor x = as_tensor(input);
   const double sigma = request.noise * (x.max().item<double>() - x.min().item<double>());
@@ -143,7 +151,8 @@ at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const Sal
     for (int s = 0; s < count; ++s) {
       copies.push_back(x + at::randn(x.sizes(), generator, at::TensorOptions().dtype(at::kFloat)) * sigma);
     }
-    GradientPass pass = input_gradients(impl, to_float_array(at::cat(copies)), target, start == 0 && !request.input_checked ? request.max_memory_bytes : 0);
+    GradientPass pass = input_gradients(impl, to_float_array(at::cat(copies)), request.target, first.target, first.mask,
+                                        start == 0 && !request.input_checked ? request.max_memory_bytes : 0);
     for (auto& note : pass.notes) notes.push_back(std::move(note));
     sum += pass.gradient.sum(0);
   }
@@ -192,11 +201,14 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
   const ReluBackward relu = request.method == SaliencyMethod::kGuided            ? ReluBackward::kGuided
                             : request.method == SaliencyMethod::kGuidedFlashTorch ? ReluBackward::kGuidedTimesOutput
                                                                                  : ReluBackward::kPlain;
-  GradientPass first = input_gradients(impl, input, request.target_class, request.input_checked ? 0 : request.max_memory_bytes, relu);
+  std::optional<int64_t> index;
+  if (request.target.index) index = *request.target.index;
+  GradientPass first = input_gradients(impl, input, request.target, index, {}, request.input_checked ? 0 : request.max_memory_bytes, relu);
   SaliencyResult result;
   result.notes = std::move(first.notes);
   result.target_class = static_cast<int>(first.target);
-  result.scores.assign(first.scores.data_ptr<float>(), first.scores.data_ptr<float>() + first.scores.size(1));
+  result.target = target_text(request.target, result.target_class);
+  if (first.scores.defined()) result.scores.assign(first.scores.data_ptr<float>(), first.scores.data_ptr<float>() + first.scores.size(1));
 
   at::NoGradGuard no_grad;
   at::Tensor g = first.gradient[0];  // [C, H, W]
@@ -206,7 +218,7 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
     case SaliencyMethod::kGuidedFlashTorch:
       break;  // the first pass's gradient, with the ReLUs' backward as the method says
     case SaliencyMethod::kSmoothGrad:
-      g = smooth_gradient(impl, input, request, first.target, result.notes);
+      g = smooth_gradient(impl, input, request, first, result.notes);
       break;
     case SaliencyMethod::kGradientTimesInput:
       g = g * as_tensor(input)[0];

@@ -318,7 +318,21 @@ at::Tensor gradient_of(const at::Tensor& score, const at::Tensor& leaf, const st
   try {
     g = torch::autograd::grad({score}, {leaf}, /*grad_outputs=*/{}, retain_graph, /*create_graph=*/false, /*allow_unused=*/true)[0];
   } catch (const std::exception& e) {
-    throw Error(ErrorKind::kExecution, backward + " failed: " + torch_error_message(e));
+    const std::string message = torch_error_message(e);
+    // "derivative for aten::_native_multi_head_attention is not implemented": the file itself lacks a
+    // differentiable path, which a user fixes by exporting it again, not by retrying.
+    const std::size_t at = message.find("derivative for ");
+    const std::size_t end = message.find(" is not implemented", at == std::string::npos ? 0 : at);
+    if (at != std::string::npos && end != std::string::npos) {
+      const std::string op = message.substr(at + 15, end - at - 15);
+      const bool fused = op.find("_native_multi_head_attention") != std::string::npos || op.find("_transformer_encoder_layer_fwd") != std::string::npos;
+      throw Error(ErrorKind::kModel,
+                  backward + " failed: PyTorch has no derivative for " + op + ", which the model calls after the layer" +
+                      (fused ? "; attention's fused inference path was saved in the file (torch.jit.trace under torch.no_grad()): "
+                               "trace it with gradients enabled, or save it with torch.jit.script or torch.export"
+                             : "; pick a layer after it, or save the model with torch.export"));
+    }
+    throw Error(ErrorKind::kExecution, backward + " failed: " + message);
   }
   if (!g.defined()) throw Error(ErrorKind::kModel, no_path);
   return g;

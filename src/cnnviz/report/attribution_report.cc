@@ -29,6 +29,8 @@ nlohmann::ordered_json cam_image_json(const CamImageReport& report) {
     cams.push_back({{"rank", static_cast<int>(r) + 1},
                     {"class", cam.target_class},
                     {"label", label_of(cam.target_class, report.labels)},
+                    {"target", cam.target},
+                    {"target_score", cam.target_score},
                     {"map", {{"shape", cam.map.shape}, {"layer_shape", cam.low_res.shape}, {"mean", mean_of(cam.map)}}},
                     {"outputs", files}});
   }
@@ -45,9 +47,15 @@ nlohmann::ordered_json cam_image_json(const CamImageReport& report) {
 
 std::string cam_image_text(const CamImageReport& report) {
   std::string classes;
-  for (const CamResult& cam : report.cams) classes += (classes.empty() ? "" : ", ") + class_text(cam.target_class, report.labels);
+  std::string targets;
+  for (const CamResult& cam : report.cams) {
+    classes += (classes.empty() ? "" : ", ") + class_text(cam.target_class, report.labels);
+    targets += (targets.empty() ? "" : ", ") + fmt::format("{} (score {:.6g})", cam.target, cam.target_score);
+  }
   const std::vector<float> scores = report.cams.empty() ? std::vector<float>{} : report.cams.front().scores;
-  return fmt::format("layer {} ({}), class{} {}\n", report.layer.path, report.layer.class_name, report.cams.size() > 1 ? "es" : "", classes) +
+  const bool by_class = report.cams.empty() || report.cams.front().target.empty() || report.cams.front().target.rfind("class:", 0) == 0;
+  const std::string what = by_class ? fmt::format("class{} {}", report.cams.size() > 1 ? "es" : "", classes) : "target " + targets;
+  return fmt::format("layer {} ({}), {}\n", report.layer.path, report.layer.class_name, what) +
          predictions_text(top_predictions(scores, 5, report.labels));
 }
 
@@ -62,6 +70,7 @@ nlohmann::ordered_json saliency_json(const SaliencyReport& report) {
           {"scale", report.scale},
           {"class", r.target_class},
           {"label", label_of(r.target_class, report.labels)},
+          {"target", r.target},
           {"predictions", predictions_json(top_predictions(r.scores, 5, report.labels))},
           {"map", {{"shape", r.map.shape}, {"mean", mean_of(r.map)}}},
           {"gradient", {{"shape", r.gradient.shape}, {"abs_max", abs_max}}},
@@ -69,7 +78,8 @@ nlohmann::ordered_json saliency_json(const SaliencyReport& report) {
 }
 
 std::string saliency_text(const SaliencyReport& report) {
-  return fmt::format("{}, class {}\n", report.method, class_text(report.result.target_class, report.labels)) +
+  const bool by_class = report.result.target.empty() || report.result.target.rfind("class:", 0) == 0;
+  return fmt::format("{}, {}\n", report.method, by_class ? "class " + class_text(report.result.target_class, report.labels) : "target " + report.result.target) +
          predictions_text(top_predictions(report.result.scores, 5, report.labels));
 }
 

@@ -21,6 +21,7 @@ nlohmann::ordered_json cam_batch_line(const CamBatchEvent& event, const std::vec
     const auto best = top_predictions(event.cam->scores, 1, labels);
     line["class"] = event.cam->target_class;
     line["label"] = label_of(event.cam->target_class, labels);
+    line["target"] = event.cam->target;
     line["top1"] = best.empty() ? -1 : best[0].index;
     line["top1_probability"] = best.empty() ? 0.0f : best[0].probability;
   }
