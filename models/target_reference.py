@@ -18,8 +18,9 @@ The reshape transforms: ViT tokens [N, 1 + h*w, D] -> tensor[:, 1:, :].reshape(N
 output (cam_reference.py's docstring).
 
 Writes <out>/references/targets/: one input .npy per image size, one map .npy per case, and
-cases.json, which the C++ test walks: for each case the model files, the layer, the --reshape and
---target texts cnnviz is given, the class the reference resolved, and the map file.
+cases.json, which the C++ test walks: for each CAM case the model, the layer, the --reshape and
+--target texts cnnviz is given, the class the reference resolved and the map files; for each
+saliency case the model, the target, the class and the input gradient PyTorch computed.
 """
 
 import io
@@ -50,6 +51,12 @@ CASES = (
     ("swin_t", "features.7.1.norm1", "swin", "swin", "class", ("gradcam",), 224),
     ("deeplabv3_mobilenet_v3_large", "backbone.16", "auto", "none", "seg:auto", ("gradcam", "gradcamelementwise"), 224),
     ("lraspp_mobilenet_v3_large", "backbone.16", "none", "none", "seg:MASK", ("gradcam",), 224),
+)
+# Saliency with a target (cnnviz saliency --target): the plain gradient of the target's score with
+# respect to the input, by PyTorch's autograd on the eager model. (model, --target, image size).
+SALIENCY_CASES = (
+    ("tiny_vit", "softmax:3", 32),
+    ("deeplabv3_mobilenet_v3_large", "seg:auto", 224),
 )
 MODELS = tuple(dict.fromkeys(case[0] for case in CASES))
 
@@ -195,4 +202,25 @@ def _export_cases(out_dir: Path, build, inputs, given_mask, save_npy, write_byte
         cases.append({"model": name, "layer": layer, "reshape": reshape_text, "target": cnnviz_target,
                       "index": index, "input": f"input{size}.npy", "maps": files,
                       "layer_shape": list(activations.shape)})
-    write_bytes(ref / "cases.json", (json.dumps(cases, indent=1) + "\n").encode())
+    saliency: List[Dict[str, Any]] = []
+    for number, (name, target_text, size) in enumerate(SALIENCY_CASES):
+        model = models[name]
+        segmentation = target_text.startswith("seg")
+        forward = (lambda t, m=model: m(t)["out"]) if segmentation else model
+        x = inputs[size].clone().requires_grad_(True)
+        with torch.enable_grad():
+            output = forward(x)[0]
+            kind, _, rest = target_text.partition(":")
+            if segmentation:
+                counts = torch.bincount(output.detach().argmax(0).flatten(), minlength=output.size(0))
+                counts[0] = 0
+                index = int(counts.argmax())
+                score = (output[index] * (output.detach().argmax(0) == index).float()).sum()
+            else:
+                index = int(rest)
+                score = torch.softmax(output, dim=-1)[index]
+            score.backward()
+        file_name = f"saliency{number}.gradient.npy"
+        save_npy(file_name, x.grad[0].numpy().astype(np.float32))
+        saliency.append({"model": name, "target": target_text, "index": index, "input": f"input{size}.npy", "gradient": file_name})
+    write_bytes(ref / "cases.json", (json.dumps({"cam": cases, "saliency": saliency}, indent=1) + "\n").encode())

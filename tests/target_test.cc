@@ -12,6 +12,7 @@
 #include "cnnviz/error.h"
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/runtime.h"
+#include "cnnviz/saliency.h"
 #include "cnnviz/target.h"
 #include "npy_reference.h"
 #include "cli_checks.h"
@@ -116,7 +117,7 @@ TEST_CASE("read_layout: explicit reshapes, and a reshape that does not fit the l
 // torch.export program): the same class resolved and the same map, within 1e-5.
 TEST_CASE("CAMs of ViT, Swin and segmentation models equal pytorch-grad-cam's with its targets and reshapes", "[target][cam][models][modern]") {
   const std::string dir = test::model_path("references/targets");
-  const nlohmann::json cases = nlohmann::json::parse(test::read_file(dir + "/cases.json"));
+  const nlohmann::json cases = nlohmann::json::parse(test::read_file(dir + "/cases.json"))["cam"];
   REQUIRE(cases.size() >= 8);
   // One thread, as the references were computed: parallel reductions sum in another order, which moves
   // an element-wise map by up to 1e-3 (PyTorch itself, 1 against 2 threads; target_reference.py).
@@ -141,6 +142,31 @@ TEST_CASE("CAMs of ViT, Swin and segmentation models equal pytorch-grad-cam's wi
         CHECK(got.low_res.shape == std::vector<int64_t>{c["layer_shape"][2], c["layer_shape"][3]});
         CHECK(test::max_abs_diff(got.map, test::load_npy_float32(dir + "/" + m["map"].get<std::string>())) <= 1e-5);
       }
+    }
+  }
+  set_threads(usable_cores());
+}
+
+// saliency --target: the input gradient of the target's score, as PyTorch's autograd gives it on the
+// eager model (models/target_reference.py, SALIENCY_CASES).
+TEST_CASE("saliency with softmax and seg targets equals PyTorch's input gradient", "[target][saliency][models][modern]") {
+  const std::string dir = test::model_path("references/targets");
+  const nlohmann::json cases = nlohmann::json::parse(test::read_file(dir + "/cases.json"))["saliency"];
+  REQUIRE(cases.size() >= 2);
+  set_threads(1);
+  for (const auto& c : cases) {
+    const std::string name = c["model"];
+    const FloatArray input = test::load_npy_float32(dir + "/" + c["input"].get<std::string>());
+    const FloatArray expected = test::load_npy_float32(dir + "/" + c["gradient"].get<std::string>());
+    for (const char* file : {".script.pt", ".pt2"}) {
+      INFO(name << file << " --target " << c["target"]);
+      Model model = load_model(test::model_path(name + file), DeviceKind::kCpu);
+      SaliencyRequest request;
+      request.target = parse_target(c["target"].get<std::string>());
+      const SaliencyResult got = compute_saliency(model, input, request);
+      CHECK(got.target_class == c["index"].get<int>());
+      CHECK(got.scores.empty() == (request.target.kind == TargetKind::kSegmentation));
+      CHECK(test::max_abs_diff(got.gradient, expected) <= 1e-5 * std::max(1.0, test::abs_max(expected)));
     }
   }
   set_threads(usable_cores());
