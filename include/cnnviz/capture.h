@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cnnviz/float_array.h"
@@ -19,6 +20,9 @@ struct ModuleCall {
   int64_t output_elem_bytes = 0;      ///< element size of that output tensor (0 if none)
   bool finished = false;              ///< the call returned (false if the forward failed inside it)
   int finish_order = -1;              ///< 0 for the first call to return, 1 for the next, ...
+  /// fvcore's FLOPs of every ATen operator run inside this call, nested calls included
+  /// (CaptureOptions::count_flops; flop_count.h).
+  int64_t flops = 0;
 };
 
 /// What capture_module_calls needs besides the model.
@@ -38,6 +42,9 @@ struct CaptureOptions {
   /// of a forward at exactly these inputs (a `.pt2` at the shapes it was exported with), the calls are
   /// read from that record and nothing runs. false runs the model all the same.
   bool use_recorded_shapes = true;
+  /// Count fvcore's FLOPs of every ATen operator the forward runs (ModuleCall::flops,
+  /// CaptureResult::total_flops and uncounted_ops). Runs the model: no recorded shapes.
+  bool count_flops = false;
 };
 
 /// The calls of one forward pass in call order (a parent before its children), plus notes for the user.
@@ -47,6 +54,10 @@ struct CaptureResult {
   std::vector<std::string> notes;  ///< e.g. why the meta dry run was skipped
   std::map<int, FloatArray> outputs;  ///< node -> its first call's output (float32, on the CPU)
   bool ran = true;                    ///< false: the calls are the file's record (use_recorded_shapes)
+  /// count_flops: fvcore's FLOPs of the whole forward, and the operators that ran without a formula
+  /// (name, calls), sorted by name: reported, never counted as zero.
+  int64_t total_flops = 0;
+  std::vector<std::pair<std::string, int64_t>> uncounted_ops;
 };
 
 /// What the memory guard found.

@@ -37,6 +37,9 @@ struct LayerRecord {
   int64_t mult_adds = 0;
   /// Σ mult_adds of the leaf rows below this one: what a container shows at the depth limit.
   int64_t leaf_mult_adds = 0;
+  /// fvcore's FLOPs of every ATen operator inside this call, nested calls included; -1 when not
+  /// counted (no --flops, or the row did not run itself).
+  int64_t flops = -1;
   std::size_t subtree_end = 0;    ///< rows [index + 1, subtree_end) are this row's descendants
 };
 
@@ -45,8 +48,9 @@ int64_t torchinfo_mult_adds(const ModuleNode& node, const std::vector<int64_t>& 
 
 /// Builds the summary rows from a forward's calls, exactly as torchinfo 1.8.0 orders, numbers and
 /// fills them: rows in call order, containers that never ran inserted above their children
-/// (add_missing_container_layers), per-depth running indices, leftover params.
-std::vector<LayerRecord> build_layer_records(const ModuleTree& tree, const std::vector<ModuleCall>& calls);
+/// (add_missing_container_layers), per-depth running indices, leftover params. `with_flops`: the
+/// calls counted FLOPs (CaptureOptions::count_flops), copied to the rows that ran.
+std::vector<LayerRecord> build_layer_records(const ModuleTree& tree, const std::vector<ModuleCall>& calls, bool with_flops = false);
 
 /// Rows for a model summarised without an input: every module once, in module-tree order, no shapes.
 std::vector<LayerRecord> build_layer_records_without_input(const ModuleTree& tree);

@@ -21,6 +21,8 @@ struct SummaryRequest {
   /// A `.pt2` at the shapes it was exported with is summarised from the shapes its program records,
   /// running nothing; false runs it (CaptureOptions::use_recorded_shapes).
   bool use_recorded_shapes = true;
+  /// Count fvcore's FLOPs per call (LayerRecord::flops, SummaryStats::total_flops): runs the model.
+  bool count_flops = false;
 };
 
 /// A finished summary: rows, totals and context, all plain data.

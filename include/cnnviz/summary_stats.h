@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cnnviz/input_spec.h"
@@ -24,6 +26,10 @@ struct SummaryStats {
   /// (recursive) rows. Differs from total_params when a module or tensor is shared.
   int64_t torchinfo_total_params = 0;
   bool has_input = false;        ///< mult-adds and sizes are only meaningful with an input
+  /// fvcore's FLOPs of the whole forward (-1: not counted, no --flops), and the ATen operators that
+  /// ran without a formula, with their call counts (flop_count.h).
+  int64_t total_flops = -1;
+  std::vector<std::pair<std::string, int64_t>> uncounted_ops;
 };
 
 /// CPython's object overhead that torchinfo's input size includes, per input tensor.

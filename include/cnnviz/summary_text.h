@@ -10,7 +10,7 @@
 namespace cnnviz {
 
 /// A column of the summary table, named as torchinfo's col_names.
-enum class Column { kInputSize, kOutputSize, kNumParams, kParamsPercent, kKernelSize, kMultAdds, kTrainable };
+enum class Column { kInputSize, kOutputSize, kNumParams, kParamsPercent, kKernelSize, kMultAdds, kTrainable, kFlops };
 
 /// Every Column's name ("input_size", ..., "trainable"), in enum order: the one name table used by the
 /// CLI and JSON.

@@ -1,5 +1,7 @@
 #include "summary_command.h"
 
+#include <algorithm>
+
 #include "cnnviz/error.h"
 #include "cnnviz/json_text.h"
 #include "cnnviz/summary.h"
@@ -20,6 +22,7 @@ TextOptions text_options(const SummaryOptions& o, bool has_input) {
   } else if (!has_input) {
     t.columns = {Column::kNumParams};  // shapes need a forward pass, as in torchinfo
   }
+  if (o.flops && std::find(t.columns.begin(), t.columns.end(), Column::kFlops) == t.columns.end()) t.columns.push_back(Column::kFlops);
   t.show_depth = false;
   for (const auto& s : o.row_settings) {
     if (s == "depth") t.show_depth = true;
@@ -30,7 +33,7 @@ TextOptions text_options(const SummaryOptions& o, bool has_input) {
   }
   if (!has_input) {
     for (Column c : t.columns) {
-      if (c == Column::kInputSize || c == Column::kOutputSize || c == Column::kMultAdds) {
+      if (c == Column::kInputSize || c == Column::kOutputSize || c == Column::kMultAdds || c == Column::kFlops) {
         throw Error::usage("--columns " + column_names()[static_cast<std::size_t>(c)] +
                            " needs a forward pass; add --input, e.g. --input 1,3,224,224");
       }
@@ -55,7 +58,7 @@ CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
   cmd->add_option("--depth", o.depth, "Deepest module level shown")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--columns", o.columns,
                   "Comma list of input_size, output_size, num_params, params_percent, kernel_size, mult_adds, "
-                  "trainable (default output_size,num_params)")
+                  "trainable, flops (default output_size,num_params)")
       ->delimiter(',');
   cmd->add_option("--row-settings", o.row_settings, "Comma list of depth, var_names, ascii_only, hide_recursive_layers")
       ->delimiter(',')
@@ -65,6 +68,10 @@ CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
       ->capture_default_str();
   cmd->add_option("--expect-params", o.expect_params, "Exit 10 unless the model has exactly N params (CI gate)");
   cmd->add_option("--expect-mult-adds", o.expect_mult_adds, "Exit 10 unless total mult-adds are exactly N (CI gate)");
+  cmd->add_flag("--flops", o.flops,
+                "Also count FLOPs as fvcore does (every ATen operator, attention's matrix products included): a FLOPs column, "
+                "totals and the operators without a formula; not torchinfo's (docs/cli.md, FLOPs)");
+  cmd->add_option("--expect-flops", o.expect_flops, "Exit 10 unless total FLOPs (fvcore) are exactly N (CI gate; implies --flops)");
   add_common_options(*cmd, o.common);
   cmd->footer("A .pt file is code: cnnviz runs it. Only open models you would run.");
   return cmd;
@@ -79,8 +86,14 @@ void run_summary_command(const SummaryOptions& o) {
   request.max_memory_bytes = memory_limit(o.common);
   request.device = apply_common_options(o.common);
   request.compute_sha256 = o.format == "json";
+  const TextOptions asked = text_options(o, true);
+  request.count_flops = o.flops || o.expect_flops ||
+                        std::find(asked.columns.begin(), asked.columns.end(), Column::kFlops) != asked.columns.end();
 
   const Summary s = summarize_model(request);
+  if (request.count_flops && s.stats.total_flops < 0) {
+    throw Error::usage("--flops needs a forward pass; add --input, e.g. --input 1,3,224,224");
+  }
   // A .pt2 program without --input runs at the shapes it was exported with; shapes and mult-adds need a
   // forward pass, so only a summary without one refuses those columns.
   const bool has_input = !s.context.inputs.empty();
@@ -98,6 +111,7 @@ void run_summary_command(const SummaryOptions& o) {
   }
   check_expectation("--expect-params", o.expect_params, s.stats.total_params, "params");
   check_expectation("--expect-mult-adds", o.expect_mult_adds, s.stats.total_mult_adds, "mult-adds");
+  check_expectation("--expect-flops", o.expect_flops, s.stats.total_flops, "FLOPs");
 }
 
 }  // namespace cnnviz::cli

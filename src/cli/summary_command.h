@@ -21,6 +21,8 @@ struct SummaryOptions {
   std::string format = "text";
   std::optional<int64_t> expect_params;
   std::optional<int64_t> expect_mult_adds;
+  bool flops = false;                   ///< --flops: count fvcore's FLOPs (a column, totals, JSON)
+  std::optional<int64_t> expect_flops;
   CommonOptions common;
 };
 

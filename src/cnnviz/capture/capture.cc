@@ -6,6 +6,13 @@
 
 #include "cnnviz/capture.h"
 
+#include <ATen/record_function.h>
+
+#include <map>
+#include <optional>
+
+#include "cnnviz/flop_count.h"
+
 #include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
@@ -74,6 +81,11 @@ struct Recorder : CallObserver {
       if (replaced.defined()) t = std::move(replaced);
     }
     return t;
+  }
+
+  // An ATen operator's FLOPs belong to every call running when it ran.
+  void add_flops(int64_t flops) {
+    for (int i : open) calls[static_cast<std::size_t>(i)].flops += flops;
   }
 
   void on_exit(int node, const c10::IValue& out) override {
@@ -189,6 +201,96 @@ c10::IValue run_recorded(Model::Impl& impl, const CaptureOptions& options, c10::
   }
 }
 
+// fvcore's FLOPs of the operators one forward runs, seen through PyTorch's RecordFunction callbacks on
+// this thread: every dispatcher call of a TorchScript interpreter or a .pt2 runtime passes through
+// them. Only outermost operators count (aten::linear, not the aten::addmm it calls), as fvcore's traced
+// graph shows them.
+struct FlopTally {
+  Recorder* rec = nullptr;
+  int depth = 0;
+  int64_t total = 0;
+  std::map<std::string, int64_t> uncounted;
+  std::string name;            // the outermost operator running
+  std::vector<OpArg> inputs;   // its inputs
+  std::size_t returns = 0;     // how many results its schema has
+};
+thread_local FlopTally* flop_tally = nullptr;
+
+OpArg op_arg(const c10::IValue& v) {
+  OpArg a;
+  if (v.isTensor()) {
+    if (v.toTensor().defined()) {
+      a.kind = OpArg::Kind::kTensor;
+      a.shape = v.toTensor().sizes().vec();
+    }
+  } else if (v.isBool()) {
+    a.kind = OpArg::Kind::kBool;
+    a.flag = v.toBool();
+  } else if (v.isString()) {
+    a.kind = OpArg::Kind::kString;
+    a.text = v.toStringRef();
+  } else if (v.isTensorList()) {
+    a.kind = OpArg::Kind::kTensorList;
+    for (const at::Tensor& t : v.toTensorVector()) a.shapes.push_back(t.sizes().vec());
+  }
+  return a;
+}
+
+// PyTorch gives the inputs to start callbacks only: the outermost call's are kept until it ends.
+std::unique_ptr<at::ObserverContext> flop_start(const at::RecordFunction& fn) {
+  if (!flop_tally || flop_tally->depth++ != 0) return nullptr;
+  flop_tally->name = fn.name();
+  flop_tally->inputs.clear();
+  if (flop_tally->name.rfind("aten::", 0) == 0) {
+    // A boxed call (TorchScript's interpreter) hands over its whole stack: the arguments are its top.
+    c10::ArrayRef<const c10::IValue> args = fn.inputs();
+    flop_tally->returns = 0;
+    if (const auto schema = fn.operator_schema(); schema && schema->arguments().size() <= args.size()) {
+      args = args.slice(args.size() - schema->arguments().size());
+      flop_tally->returns = schema->returns().size();
+    }
+    for (const c10::IValue& v : args) flop_tally->inputs.push_back(op_arg(v));
+  }
+  return nullptr;
+}
+
+void flop_end(const at::RecordFunction& fn, at::ObserverContext*) {
+  if (!flop_tally || --flop_tally->depth != 0) return;
+  const std::string& name = flop_tally->name;
+  if (name.rfind("aten::", 0) != 0) return;  // cnnviz's own taps, prim:: ops
+  // The same for the results: the top of the stack.
+  const auto& results = fn.outputs();
+  const std::size_t first = results.size() >= flop_tally->returns ? results.size() - flop_tally->returns : 0;
+  std::vector<OpArg> out;
+  for (std::size_t i = first; i < results.size(); ++i) out.push_back(op_arg(results[i]));
+  const OpFlops counted = fvcore_flops(name, flop_tally->inputs, out);
+  if (counted.status == OpCounted::kUncounted) {
+    ++flop_tally->uncounted[name];
+  } else if (counted.flops) {
+    flop_tally->total += counted.flops;
+    flop_tally->rec->add_flops(counted.flops);
+  }
+}
+
+// Counts while alive.
+class FlopScope {
+ public:
+  explicit FlopScope(FlopTally& tally) {
+    flop_tally = &tally;
+    handle_ = at::addThreadLocalCallback(
+        at::RecordFunctionCallback(&flop_start, &flop_end).needsInputs(true).needsOutputs(true).scopes({at::RecordScope::FUNCTION}));
+  }
+  ~FlopScope() {
+    at::removeCallback(handle_);
+    flop_tally = nullptr;
+  }
+  FlopScope(const FlopScope&) = delete;
+  FlopScope& operator=(const FlopScope&) = delete;
+
+ private:
+  at::CallbackHandle handle_;
+};
+
 int64_t inputs_bytes(const std::vector<InputSpec>& specs) {
   int64_t total = 0;
   for (const auto& s : specs) {
@@ -266,7 +368,7 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
   impl.runtime->check_input_count(options.inputs.size());
   CaptureResult result;
   // Shapes are all that is asked for: the file's record of them, where it has one, is the answer.
-  const bool shapes_only = options.use_recorded_shapes && options.keep_outputs.empty() && options.input_data.empty();
+  const bool shapes_only = options.use_recorded_shapes && !options.count_flops && options.keep_outputs.empty() && options.input_data.empty();
   if (options.dry_run) {
     MemoryCheck check = guard_memory(impl, options);
     result.estimated_bytes = check.estimated_bytes;
@@ -287,7 +389,15 @@ CaptureResult capture_module_calls(Model& model, const CaptureOptions& options) 
 
   Recorder rec;
   rec.keep.insert(options.keep_outputs.begin(), options.keep_outputs.end());
-  run_recorded(impl, options, impl.device, rec);
+  FlopTally tally;
+  tally.rec = &rec;
+  {
+    std::optional<FlopScope> counting;
+    if (options.count_flops) counting.emplace(tally);
+    run_recorded(impl, options, impl.device, rec);
+  }
+  result.total_flops = tally.total;
+  result.uncounted_ops.assign(tally.uncounted.begin(), tally.uncounted.end());
   result.calls = std::move(rec.calls);
   result.outputs = std::move(rec.outputs);
   for (const auto& w : impl.warnings) result.notes.push_back("the model warned: " + w);

@@ -75,7 +75,7 @@ int64_t torchinfo_mult_adds(const ModuleNode& node, const std::vector<int64_t>& 
   return macs;
 }
 
-std::vector<LayerRecord> build_layer_records(const ModuleTree& tree, const std::vector<ModuleCall>& calls) {
+std::vector<LayerRecord> build_layer_records(const ModuleTree& tree, const std::vector<ModuleCall>& calls, bool with_flops) {
   std::vector<LayerRecord> rows;
   rows.reserve(calls.size());
   std::unordered_set<int> seen;
@@ -90,6 +90,7 @@ std::vector<LayerRecord> build_layer_records(const ModuleTree& tree, const std::
       r.output_shape = call.output_shape;
       r.output_bytes = call.output_elem_bytes * product(call.output_shape.begin(), call.output_shape.end());
       r.mult_adds = torchinfo_mult_adds(tree.nodes[static_cast<std::size_t>(call.node)], call.output_shape);
+      if (with_flops) r.flops = call.flops;
     }
     rows.push_back(std::move(r));
   }

@@ -36,10 +36,17 @@ Summary summarize_model(const SummaryRequest& request) {
     capture_options.inputs = inputs;
     capture_options.max_memory_bytes = request.max_memory_bytes;
     capture_options.use_recorded_shapes = request.use_recorded_shapes;
+    capture_options.count_flops = request.count_flops;
     CaptureResult capture = capture_module_calls(model, capture_options);
-    summary.records = build_layer_records(tree, capture.calls);
+    summary.records = build_layer_records(tree, capture.calls, request.count_flops);
     ctx.memory_estimate_bytes = capture.estimated_bytes;
     ctx.notes.insert(ctx.notes.end(), capture.notes.begin(), capture.notes.end());
+    summary.stats = compute_summary_stats(summary.records, tree, inputs);
+    if (request.count_flops) {
+      summary.stats.total_flops = capture.total_flops;
+      summary.stats.uncounted_ops = capture.uncounted_ops;
+    }
+    return summary;
   }
   summary.stats = compute_summary_stats(summary.records, tree, inputs);
   return summary;

@@ -1,5 +1,7 @@
 #include "cnnviz/summary_csv.h"
 
+#include <algorithm>
+
 namespace cnnviz {
 namespace {
 
@@ -22,9 +24,11 @@ std::string csv_field(const std::string& s) {
 }  // namespace
 
 std::string summary_to_csv(const std::vector<LayerRecord>& records) {
+  // FLOPs are a column only when they were counted (SummaryRequest::count_flops).
+  const bool flops = std::any_of(records.begin(), records.end(), [](const LayerRecord& r) { return r.flops >= 0; });
   std::string out =
       "index,path,class,depth,depth_index,call_index,executed,is_leaf,is_recursive,input_shape,output_shape,"
-      "output_bytes,params,trainable_params,kernel_shape,mult_adds\r\n";
+      "output_bytes,params,trainable_params,kernel_shape,mult_adds" + std::string(flops ? ",flops" : "") + "\r\n";
   for (std::size_t i = 0; i < records.size(); ++i) {
     const LayerRecord& r = records[i];
     std::string kernel;
@@ -34,7 +38,7 @@ std::string summary_to_csv(const std::vector<LayerRecord>& records) {
            (r.is_leaf ? "true" : "false") + "," + (r.is_recursive ? "true" : "false") + "," + shape_x(r.input_shape) + "," +
            shape_x(r.output_shape) + "," + std::to_string(r.output_bytes) + "," + std::to_string(r.num_params) + "," +
            std::to_string(r.trainable_params) + "," + kernel + "," + std::to_string(r.is_leaf ? r.mult_adds : r.leaf_mult_adds) +
-           "\r\n";
+           (flops ? "," + (r.flops >= 0 ? std::to_string(r.flops) : std::string()) : std::string()) + "\r\n";
   }
   return out;
 }

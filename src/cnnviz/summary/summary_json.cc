@@ -56,6 +56,7 @@ nlohmann::ordered_json summary_to_json(const std::vector<LayerRecord>& records, 
         {"kernel_shape", kernel_json(r.kernel_size)},
         {"mult_adds", r.is_leaf ? r.mult_adds : r.leaf_mult_adds},
     });
+    if (stats.total_flops >= 0) layers.back()["flops"] = r.flops >= 0 ? nlohmann::ordered_json(r.flops) : nlohmann::ordered_json();
   }
   doc["layers"] = layers;
   doc["totals"] = {
@@ -71,6 +72,12 @@ nlohmann::ordered_json summary_to_json(const std::vector<LayerRecord>& records, 
       {"memory_estimate_bytes", ctx.memory_estimate_bytes},
       {"torchinfo_1_8_total_params", stats.torchinfo_total_params},
   };
+  if (stats.total_flops >= 0) {
+    doc["totals"]["flops"] = stats.total_flops;
+    auto uncounted = nlohmann::ordered_json::object();
+    for (const auto& [op, calls] : stats.uncounted_ops) uncounted[op] = calls;
+    doc["totals"]["uncounted_ops"] = uncounted;
+  }
   doc["notes"] = ctx.notes;
   return doc;
 }

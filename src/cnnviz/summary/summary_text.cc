@@ -21,6 +21,7 @@ const char* header_title(Column c) {
     case Column::kKernelSize: return "Kernel Shape";
     case Column::kMultAdds: return "Mult-Adds";
     case Column::kTrainable: return "Trainable";
+    case Column::kFlops: return "FLOPs";
   }
   return "";
 }
@@ -157,7 +158,7 @@ std::string megabytes(int64_t bytes) {
 
 const std::vector<std::string>& column_names() {
   static const std::vector<std::string> names = {"input_size", "output_size", "num_params", "params_percent",
-                                                 "kernel_size", "mult_adds", "trainable"};
+                                                 "kernel_size", "mult_adds", "trainable", "flops"};
   return names;
 }
 
@@ -213,6 +214,7 @@ std::string render_summary_text(const std::vector<LayerRecord>& records, const S
         case Column::kKernelSize: cells.push_back(kernel_cell(r.kernel_size)); break;
         case Column::kMultAdds: cells.push_back(mult_adds_cell(r, at_max_depth)); break;
         case Column::kTrainable: cells.push_back(trainable_cell(r)); break;
+        case Column::kFlops: cells.push_back(r.flops >= 0 ? with_thousands(r.flops) : "--"); break;
       }
     }
     out += format_row(tree_prefix(r.depth, o.ascii_only) + layer_name(r, o), cells, name_width, col_width);
@@ -222,7 +224,15 @@ std::string render_summary_text(const std::vector<LayerRecord>& records, const S
   out += "Trainable params" + format_count(stats.trainable_params, false) + "\n";
   out += "Non-trainable params" + format_count(stats.non_trainable_params, false) + "\n";
   if (stats.has_input) {
-    out += "Total mult-adds" + format_count(stats.total_mult_adds, true) + "\n" + divider + "\n";
+    out += "Total mult-adds" + format_count(stats.total_mult_adds, true) + "\n";
+    if (stats.total_flops >= 0) {
+      // Not torchinfo's: only with the FLOPs column (docs/cli.md, "FLOPs").
+      out += "Total FLOPs (fvcore)" + format_count(stats.total_flops, true) + "\n";
+      std::string ops;
+      for (const auto& [op, calls] : stats.uncounted_ops) ops += (ops.empty() ? "" : ", ") + op + " x" + std::to_string(calls);
+      if (!ops.empty()) out += "Not counted (no formula): " + ops + "\n";
+    }
+    out += divider + "\n";
     out += "Input size (MB): " + megabytes(stats.input_bytes) + "\n";
     out += "Forward/backward pass size (MB): " + megabytes(stats.forward_backward_bytes) + "\n";
     out += "Params size (MB): " + megabytes(stats.param_bytes) + "\n";
