@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "cnnviz/cam.h"
 #include "cnnviz/error.h"
@@ -13,6 +16,7 @@
 #include "cnnviz/layer_lookup.h"
 #include "cnnviz/npy.h"
 #include "cnnviz/overlay.h"
+#include "cnnviz/target.h"
 #include "npy_reference.h"
 #include "overlay_checks.h"
 
@@ -211,4 +215,40 @@ TEST_CASE("a layer the class score does not depend on has no gradient path", "[c
   request.layer = find_layer(model.tree(), "probe", "probed");
   request.method = CamMethod::kEigenCam;
   CHECK(compute_cam(model, input, request).map.shape == std::vector<int64_t>{16, 16});
+}
+
+// Every method, with and without pytorch-grad-cam's eigen_smooth and aug_smooth, against the maps
+// pytorch-grad-cam itself returned for the same weights (scripts/make-gradcam-refs: its source, run in
+// the sid root; tests/golden/gradcam/cases.json). The tiny ViT's cases need PyTorch 2.x's files.
+TEST_CASE("every CAM method equals pytorch-grad-cam's own maps", "[cam][models]") {
+  const nlohmann::json cases = nlohmann::json::parse(test::read_file(test::golden_path("gradcam/cases.json")));
+  const FloatArray input = test::load_npy_float32(test::golden_path("gradcam/input32.npy"));
+  std::set<std::string> methods;
+  for (const auto& c : cases) {
+    const std::string name = c["model"];
+    if (name == "tiny_vit" && !CNNVIZ_TEST_MODERN_MODELS) continue;
+    std::vector<std::string> files = {".script.pt", ".trace.pt"};
+    if (CNNVIZ_TEST_MODERN_MODELS) files.push_back(".pt2");
+    for (const std::string& file : files) {
+      INFO(name << file << " " << c["method"] << " class " << c["given_class"] << " eigen_smooth " << c["eigen_smooth"] << " aug_smooth "
+                << c["aug_smooth"]);
+      Model model = load_model(test::model_path(name + file), DeviceKind::kCpu);
+      CamRequest request;
+      request.layer = find_layer(model.tree(), c["layer"].get<std::string>(), name);
+      if (!c["given_class"].is_null()) request.target.index = c["given_class"].get<int>();
+      request.method = parse_cam_method(c["method"].get<std::string>());
+      request.reshape = parse_reshape(c["reshape"].get<std::string>());
+      request.eigen_smooth = c["eigen_smooth"].get<bool>();
+      request.aug_smooth = c["aug_smooth"].get<bool>();
+      const CamResult got = compute_cam(model, input, request);
+      const FloatArray logits = test::load_npy_float32(test::golden_path("gradcam/" + name + ".logits.npy"));
+      REQUIRE(got.scores.size() == logits.values.size());
+      for (std::size_t i = 0; i < logits.values.size(); ++i) REQUIRE(std::fabs(got.scores[i] - logits.values[i]) <= 1e-5);
+      CHECK(got.target_class == c["class"].get<int>());
+      CHECK(test::max_abs_diff(got.map, test::load_npy_float32(test::golden_path("gradcam/" + c["map"].get<std::string>()))) <= 1e-5);
+      methods.insert(c["method"].get<std::string>());
+    }
+  }
+  // Every method of the table has a case.
+  for (const std::string& name : cam_method_names()) CHECK(methods.count(name) == 1);
 }

@@ -204,7 +204,7 @@ TEST_CASE("cli: malformed --input and options are usage errors", "[cli][models]"
     INFO("--input '" << bad << "'");
     check_error({"summary", path, "--input", bad}, 2, {"--input '" + std::string(bad) + "'"});
   }
-  check_error({"summary", path, "--input", "1,3,32,32", "--columns", "flops"}, 2, {"unknown column 'flops'"});
+  check_error({"summary", path, "--input", "1,3,32,32", "--columns", "macs"}, 2, {"unknown column 'macs'"});
   check_error({"summary", path, "--input", "1,3,32,32", "--row-settings", "fancy"}, 2, {"unknown setting 'fancy'"});
   check_error({"summary", path, "--input", "1,3,32,32", "--dtype", "bfloat16"}, 2, {"--dtype 'bfloat16'"});
   check_error({"summary", path, "--input", "1,3,32,32", "--max-memory", "lots"}, 2, {"--max-memory 'lots'"});

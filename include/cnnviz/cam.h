@@ -22,6 +22,9 @@ enum class CamMethod {
   kEigenCam,
   kGradCamElementWise,
   kScoreCam,
+  kEigenGradCam,
+  kFem,
+  kRandomCam,
 };
 
 /// One row of the method table: what `--method` accepts, what --help and docs say, and what the method
@@ -51,6 +54,15 @@ struct CamRequest {
   /// How the layer's output is read as [N, C, h, w] (ViT tokens, Swin's channels-last): read_layout().
   Reshape reshape;
   int top_k = 0;                    ///< > 0: explain each image's k best classes instead (one forward, k backwards; class and softmax targets)
+  /// pytorch-grad-cam's eigen_smooth: the weighted activations projected on their first principal
+  /// component instead of summed over channels (methods that weigh activations; EigenCAM, EigenGradCAM
+  /// and FEM ignore it, as there).
+  bool eigen_smooth = false;
+  /// pytorch-grad-cam's aug_smooth: the mean of the maps of 6 augmented inputs (no flip and a horizontal
+  /// flip, times 0.9, 1 and 1.1: ttach's HorizontalFlip and Multiply), each flipped back. Not with top_k.
+  bool aug_smooth = false;
+  /// RandomCAM: numpy.random.seed(seed) before the draws (0 to 2^32 - 1).
+  uint64_t seed = 0;
   CamMethod method = CamMethod::kGradCam;
   int64_t max_memory_bytes = 0;     ///< the memory guard's limit (0: none), as for capture_module_calls
   /// The caller has run check_image_forward for this batch: the first forward is not guarded again

@@ -39,6 +39,9 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   cmd->add_option("--reshape", o.reshape, "How the layer's output is read as a map: auto, none (N x C x H x W), vit ([N, 1 + h*w, D] tokens), swin ([N, H, W, C]) or HxW (the last H*W tokens)")
       ->capture_default_str();
   cmd->add_option("--method", o.method, "CAM method: " + value_list(cam_method_names()))->capture_default_str();
+  cmd->add_flag("--eigen-smooth", o.eigen_smooth, "pytorch-grad-cam's eigen_smooth: the weighted activations' first principal component instead of their sum");
+  cmd->add_flag("--aug-smooth", o.aug_smooth, "pytorch-grad-cam's aug_smooth: the mean map of 6 flipped and scaled copies of the image");
+  cmd->add_option("--seed", o.seed, "randomcam: numpy's seed of the random weights (np.random.seed)")->capture_default_str();
   cmd->add_option("-o,--output", o.output, "Overlay PNG (heatmap blended over the image); - for stdout");
   cmd->add_option("--heatmap", o.heatmap, "Also write the coloured map alone (PNG)");
   cmd->add_option("--raw", o.raw, "Also write the map as H x W float32 .npy in [0, 1]");
@@ -70,6 +73,9 @@ nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string
           {"model_sha256", model_sha256},
           {"layer", o.layer},
           {"method", o.method},
+          {"eigen_smooth", o.eigen_smooth},
+          {"aug_smooth", o.aug_smooth},
+          {"seed", o.seed},
           {"class", o.target.target_class ? nlohmann::ordered_json(*o.target.target_class) : nlohmann::ordered_json()},
           {"target", o.target.target},
           {"reshape", o.reshape},
@@ -140,6 +146,9 @@ void run_gradcam_command(const GradcamOptions& o) {
   request.method = parse_cam_method(o.method);
   request.target = target_of(o.target);
   request.reshape = parse_reshape(o.reshape);
+  request.eigen_smooth = o.eigen_smooth;
+  request.aug_smooth = o.aug_smooth;
+  request.seed = o.seed;
   request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
   if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.format != "json") {

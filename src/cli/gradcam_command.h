@@ -19,6 +19,9 @@ struct GradcamOptions {
   int top_k = 0;           ///< > 0: explain the k best classes, outputs named <stem>.top<rank><ext>
   std::string layer = "auto";
   std::string method = "gradcam";
+  bool eigen_smooth = false;
+  bool aug_smooth = false;
+  uint64_t seed = 0;       ///< RandomCAM's numpy seed
   std::string output;
   std::string heatmap;
   std::string raw;

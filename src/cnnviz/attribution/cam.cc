@@ -8,6 +8,7 @@
 #include <torch/script.h>
 
 #include <limits>
+#include <random>
 
 #include "cnnviz/capture.h"
 #include "cnnviz/error.h"
@@ -45,13 +46,18 @@ class ActivationLeaf : public ReturnHook {
 // the target classes [N].
 struct MapInputs {
   at::Tensor A, G, masked_scores, targets;
+  at::Tensor random_weights;  // RandomCAM: [N, C], numpy's uniform(-1, 1)
 };
 
-// A method's map step: the raw map [N, h, w], before the shared ReLU and scaling.
+// A method's map step. Most weigh the activations, [N, C, h, w], which the pipeline sums over the
+// channels, or with --eigen-smooth projects on their first principal component, as pytorch-grad-cam's
+// get_cam_image does; the others give the raw map [N, h, w] themselves. Both before the shared ReLU
+// and scaling.
+using WeightedStep = at::Tensor (*)(const MapInputs&);
 using MapStep = at::Tensor (*)(const MapInputs&);
 
-// alpha_k-weighted sum of the channels.
-at::Tensor weighted_channels(const at::Tensor& weights, const at::Tensor& A) { return (weights * A).sum(1); }
+// alpha_k-weighted channels.
+at::Tensor weighted_channels(const at::Tensor& weights, const at::Tensor& A) { return weights * A; }
 
 at::Tensor grad_cam(const MapInputs& in) {
   // Selvaraju et al. 2017, Eq. 1: alpha_k = mean over i, j of dy/dA_k.
@@ -75,13 +81,13 @@ at::Tensor x_grad_cam(const MapInputs& in) {
 }
 
 at::Tensor layer_cam(const MapInputs& in) {
-  // Jiang et al. 2021, Eq. 5: relu(dy/dA) * A, summed over channels.
-  return (at::relu(in.G) * in.A).sum(1);
+  // Jiang et al. 2021, Eq. 5: relu(dy/dA) * A.
+  return at::relu(in.G) * in.A;
 }
 
 at::Tensor hires_cam(const MapInputs& in) {
-  // Draelos & Carin 2020: dy/dA * A element-wise, summed over channels.
-  return (in.G * in.A).sum(1);
+  // Draelos & Carin 2020: dy/dA * A element-wise.
+  return in.G * in.A;
 }
 
 // pytorch-grad-cam's get_2d_projection, per image: X [C, hw] (NaN as 0) transposed, centred, projected
@@ -105,34 +111,78 @@ at::Tensor eigen_cam(const MapInputs& in) {
 }
 
 at::Tensor grad_cam_element_wise(const MapInputs& in) {
-  // pytorch-grad-cam's GradCAMElementWise: relu(dy/dA * A) element-wise, summed over channels.
-  return at::relu(in.G * in.A).sum(1);
+  // pytorch-grad-cam's GradCAMElementWise: relu(dy/dA * A) element-wise.
+  return at::relu(in.G * in.A);
+}
+
+at::Tensor eigen_grad_cam(const MapInputs& in) {
+  // pytorch-grad-cam's EigenGradCAM: EigenCAM's projection of dy/dA * A.
+  return project_2d(in.G * in.A);
+}
+
+at::Tensor fem(const MapInputs& in) {
+  // Fuad et al. 2020, as pytorch-grad-cam's FEM (k = 2): a channel's weight is the share of its positions
+  // above its mean + 2 standard deviations (population std, numpy's np.std).
+  const at::Tensor mean = in.A.mean({2, 3}, /*keepdim=*/true);
+  const at::Tensor std = (in.A - mean).pow(2).mean({2, 3}, /*keepdim=*/true).sqrt();
+  const at::Tensor weights = (in.A > mean + 2 * std).to(in.A.dtype()).mean({2, 3}, /*keepdim=*/true);
+  return (weights * in.A).sum(1);
+}
+
+at::Tensor random_cam(const MapInputs& in) {
+  // pytorch-grad-cam's RandomCAM, a baseline: channel weights drawn from numpy's uniform(-1, 1).
+  return weighted_channels(in.random_weights.unsqueeze(-1).unsqueeze(-1), in.A);
 }
 
 at::Tensor score_cam(const MapInputs& in);  // below, with its masked forwards
 
 struct MethodRow {
   CamMethodInfo info;
-  MapStep map;
+  WeightedStep weighted;  // the weighted activations, or
+  MapStep map;            // the raw map (methods that ignore --eigen-smooth, as pytorch-grad-cam's do)
 };
 
 // The method table: one row per method. Names, --help, the batch settings record (by name) and the
 // tests' method loops all come from it.
 const std::vector<MethodRow>& method_table() {
   static const std::vector<MethodRow> rows = {
-      {{CamMethod::kGradCam, "gradcam", "Selvaraju et al. 2017", true, false}, grad_cam},
-      {{CamMethod::kGradCamPlusPlus, "gradcam++", "Chattopadhay et al. 2018", true, false}, grad_cam_plus_plus},
-      {{CamMethod::kXGradCam, "xgradcam", "Fu et al. 2020", true, false}, x_grad_cam},
-      {{CamMethod::kLayerCam, "layercam", "Jiang et al. 2021", true, false}, layer_cam},
-      {{CamMethod::kHiResCam, "hirescam", "Draelos & Carin 2020", true, false}, hires_cam},
-      {{CamMethod::kEigenCam, "eigencam", "Muhammad & Yeasin 2020", false, false}, eigen_cam},
-      {{CamMethod::kGradCamElementWise, "gradcamelementwise", "pytorch-grad-cam's GradCAMElementWise", true, false}, grad_cam_element_wise},
-      {{CamMethod::kScoreCam, "scorecam", "Wang et al. 2020", false, true}, score_cam},
+      {{CamMethod::kGradCam, "gradcam", "Selvaraju et al. 2017", true, false}, grad_cam, nullptr},
+      {{CamMethod::kGradCamPlusPlus, "gradcam++", "Chattopadhay et al. 2018", true, false}, grad_cam_plus_plus, nullptr},
+      {{CamMethod::kXGradCam, "xgradcam", "Fu et al. 2020", true, false}, x_grad_cam, nullptr},
+      {{CamMethod::kLayerCam, "layercam", "Jiang et al. 2021", true, false}, layer_cam, nullptr},
+      {{CamMethod::kHiResCam, "hirescam", "Draelos & Carin 2020", true, false}, hires_cam, nullptr},
+      {{CamMethod::kEigenCam, "eigencam", "Muhammad & Yeasin 2020", false, false}, nullptr, eigen_cam},
+      {{CamMethod::kGradCamElementWise, "gradcamelementwise", "pytorch-grad-cam's GradCAMElementWise", true, false}, grad_cam_element_wise, nullptr},
+      {{CamMethod::kScoreCam, "scorecam", "Wang et al. 2020", false, true}, score_cam, nullptr},
+      {{CamMethod::kEigenGradCam, "eigengradcam", "pytorch-grad-cam's EigenGradCAM", true, false}, nullptr, eigen_grad_cam},
+      {{CamMethod::kFem, "fem", "Fuad et al. 2020", false, false}, nullptr, fem},
+      {{CamMethod::kRandomCam, "randomcam", "pytorch-grad-cam's RandomCAM (a baseline)", false, false}, random_cam, nullptr},
   };
   return rows;
 }
 
 const MethodRow& method_row(CamMethod method) { return method_table().at(static_cast<std::size_t>(method)); }
+
+// numpy's legacy RandomState: np.random.seed(s) seeds MT19937 as std::mt19937 does, and random_sample()
+// makes a double of 53 bits from two draws (randomkit's rk_double).
+class NumpyRandom {
+ public:
+  explicit NumpyRandom(uint64_t seed) : mt_(static_cast<std::mt19937::result_type>(seed)) {}
+  double random_sample() {
+    const uint64_t a = mt_() >> 5, b = mt_() >> 6;
+    return (static_cast<double>(a) * 67108864.0 + static_cast<double>(b)) / 9007199254740992.0;
+  }
+  // np.random.uniform(low, high, size=(n, c)), row-major.
+  at::Tensor uniform(double low, double high, int64_t n, int64_t c) {
+    at::Tensor t = at::empty({n, c}, at::kDouble);
+    double* p = t.data_ptr<double>();
+    for (int64_t i = 0; i < n * c; ++i) p[i] = low + (high - low) * random_sample();
+    return t;
+  }
+
+ private:
+  std::mt19937 mt_;
+};
 
 // Score-CAM (Wang et al. 2020, Eq. 5 and 6), as pytorch-grad-cam's ScoreCAM: each channel, upsampled
 // with align_corners=True and min-max scaled (eps 1e-8), masks the input; the masked inputs' target
@@ -257,8 +307,10 @@ int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<Modu
   return chosen;
 }
 
-std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const CamRequest& request,
-                                    const std::vector<std::optional<int>>& classes, int score_batch_size) {
+namespace {
+
+std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const CamRequest& request,
+                                 const std::vector<std::optional<int>>& classes, int score_batch_size, NumpyRandom& random) {
   Model::Impl& impl = model.impl();
   const ModuleNode& layer = impl.tree().nodes.at(static_cast<std::size_t>(request.layer));
   const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
@@ -335,7 +387,10 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
     }
     at::NoGradGuard no_grad;
     const at::Tensor values = score.detach().to(at::kCPU, at::kFloat).contiguous();
-    const at::Tensor raw = method.map(in);  // [N, h, w]
+    if (request.method == CamMethod::kRandomCam) in.random_weights = random.uniform(-1, 1, n, in.A.size(1)).to(in.A.device(), at::kFloat);
+    const at::Tensor raw = !method.weighted          ? method.map(in)
+                           : request.eigen_smooth ? project_2d(method.weighted(in))
+                                                  : method.weighted(in).sum(1);  // [N, h, w]
     for (int64_t i = 0; i < n; ++i) {
       CamResult& result = results[static_cast<std::size_t>(i * ranks + r)];
       if (keep_scores) {
@@ -354,6 +409,40 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   }
   results.front().notes = std::move(notes);
   return results;
+}
+
+}  // namespace
+
+std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const CamRequest& request,
+                                    const std::vector<std::optional<int>>& classes, int score_batch_size) {
+  if (request.seed > 0xffffffffULL) throw Error::usage("--seed " + std::to_string(request.seed) + " is above 2^32 - 1 (numpy's seeds)");
+  NumpyRandom random(request.seed);
+  if (!request.aug_smooth) return cams_once(model, batch, request, classes, score_batch_size, random);
+  if (request.top_k > 0) throw Error::usage("--aug-smooth explains one target per image; it does not go with --top-k");
+  // pytorch-grad-cam's forward_augmentation_smoothing with ttach's Compose([HorizontalFlip(),
+  // Multiply([0.9, 1, 1.1])]): every flip and factor in that order, each map flipped back, then the mean.
+  CamRequest once = request;
+  once.aug_smooth = false;
+  const at::Tensor x = at::from_blob(const_cast<float*>(batch.values.data()), batch.shape, at::kFloat);
+  std::vector<CamResult> mean;
+  std::vector<at::Tensor> sums;
+  for (const bool flip : {false, true}) {
+    for (const double factor : {0.9, 1.0, 1.1}) {
+      at::Tensor augmented = flip ? x.flip({3}) : x;
+      if (factor != 1.0) augmented = augmented * factor;
+      const std::vector<CamResult> cams = cams_once(model, to_float_array(augmented.contiguous()), once, classes, score_batch_size, random);
+      if (sums.empty()) sums.resize(cams.size());
+      for (std::size_t i = 0; i < cams.size(); ++i) {
+        const CamResult& cam = cams[i];
+        at::Tensor map = at::from_blob(const_cast<float*>(cam.map.values.data()), cam.map.shape, at::kFloat).clone();
+        if (flip) map = map.flip({1});
+        sums[i] = sums[i].defined() ? sums[i] + map : map;
+      }
+      if (!flip && factor == 1.0) mean = cams;  // the plain input's class, scores, layer map and notes
+    }
+  }
+  for (std::size_t i = 0; i < mean.size(); ++i) mean[i].map = to_float_array(sums[i] / 6);
+  return mean;
 }
 
 CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request) {
