@@ -34,7 +34,9 @@ TEST_CASE("cam_image_json and cam_image_text: one image, two ranks", "[report]")
   const CamImageReport report{"m.pt", "in.png", "gradcam", node("layer4", "Sequential"),
                               {cam(1, {0, 0.5f, 1, 0.5f}), cam(0, {1, 1, 1, 1})},
                               {{"o.top1.png"}, {"o.top2.png", "h.top2.png"}},
-                              {"cat", "dog", "owl"}};
+                              {"cat", "dog", "owl"},
+                              {},
+                              {}};
   const nlohmann::ordered_json doc = cam_image_json(report);
   CHECK(doc["layer"] == "layer4");
   CHECK(doc["layer_class"] == "Sequential");

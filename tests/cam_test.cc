@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cnnviz/cam.h"
+#include "cnnviz/cam_metrics.h"
 #include "cnnviz/error.h"
 #include "cnnviz/image.h"
 #include "cnnviz/layer_lookup.h"
@@ -71,8 +72,10 @@ TEST_CASE("the method table has one row per CamMethod, in enum order, with what 
     CHECK(parse_cam_method(methods[i].name) == methods[i].method);
     CHECK(cam_method_names()[i] == methods[i].name);
     CHECK(!methods[i].paper.empty());
-    // pytorch-grad-cam: EigenCAM and ScoreCAM take no gradient; only ScoreCAM runs extra forwards.
-    CHECK(methods[i].needs_gradients == (methods[i].name != "eigencam" && methods[i].name != "scorecam"));
+    // pytorch-grad-cam: EigenCAM, ScoreCAM and FEM take no gradient (uses_gradients=False), and RandomCAM's
+    // map does not depend on it; only ScoreCAM runs extra forwards.
+    const std::set<std::string> gradient_free = {"eigencam", "scorecam", "fem", "randomcam"};
+    CHECK(methods[i].needs_gradients == (gradient_free.count(methods[i].name) == 0));
     CHECK(methods[i].extra_forwards == (methods[i].name == "scorecam"));
   }
 }
@@ -114,8 +117,9 @@ TEST_CASE("every CAM method equals its plain-PyTorch computation", "[cam][models
   for (const char* variant : {"script", "trace"}) {
     for (const Case& c : cases) {
       Model model = load_model(test::model_path(std::string(c.model) + "." + variant + ".pt"), DeviceKind::kCpu);
-      for (const std::string& method : cam_method_names()) {
-        if (method == "scorecam") continue;  // tested on a small model below
+      // models/cam_reference.py's methods; ScoreCAM is tested on a small model below, and every method
+      // against pytorch-grad-cam's own maps further down.
+      for (const std::string method : {"gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam", "gradcamelementwise"}) {
         INFO(c.model << "." << variant << " " << c.layer << " " << method);
         CamRequest request;
         request.layer = find_layer(model.tree(), c.layer, c.model);
@@ -247,6 +251,13 @@ TEST_CASE("every CAM method equals pytorch-grad-cam's own maps", "[cam][models]"
       CHECK(got.target_class == c["class"].get<int>());
       CHECK(test::max_abs_diff(got.map, test::load_npy_float32(test::golden_path("gradcam/" + c["map"].get<std::string>()))) <= 1e-5);
       methods.insert(c["method"].get<std::string>());
+      if (!c["metrics"].is_null()) {
+        // pytorch-grad-cam's CamMultImageConfidenceChange, DropInConfidence and IncreaseInConfidence of the map.
+        const CamConfidence m = cam_confidence(model, input, {got}, request).at(0);
+        CHECK(std::fabs(m.change - c["metrics"]["change"].get<float>()) <= 1e-5);
+        CHECK(std::fabs(m.drop - c["metrics"]["drop"].get<float>()) <= 1e-5);
+        CHECK(m.increase == c["metrics"]["increase"].get<float>());
+      }
     }
   }
   // Every method of the table has a case.

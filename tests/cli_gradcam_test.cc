@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_checks.h"
@@ -216,4 +217,42 @@ TEST_CASE("cli gradcam: a batch does not resume into outputs made with other set
   other.pop_back();
   CHECK(run_cnnviz(other).exit_code == 0);
   check_error(base, 2, {"other settings"});
+}
+
+// --metrics: one image's figures in the JSON document and the text, a batch's lines and its sums (which
+// add up over shards); the batch's figures equal the single image's.
+TEST_CASE("cli gradcam: --metrics per map and their sums over a batch", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string model = model_path("tiny_cnn.script.pt");
+  const std::string photo = model_path("references/photo.png"), gray = model_path("references/gray.png");
+  const auto one = run_cnnviz({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "change,drop,increase", "--format", "json"});
+  INFO(one.err);
+  REQUIRE(one.exit_code == 0);
+  const auto doc = nlohmann::json::parse(one.out);
+  const auto& m = doc["cams"][0]["metrics"];
+  CHECK(m["change"].get<double>() == Approx(m["score_after"].get<double>() - m["score"].get<double>()).margin(1e-6));
+  CHECK(m["drop"].get<double>() == std::max(0.0, -m["change"].get<double>()));
+  CHECK(m["increase"].get<double>() == (m["change"].get<double>() > 0 ? 1.0 : 0.0));
+  CHECK(m["score"].get<double>() == Approx(doc["cams"][0]["target_score"].get<double>()));
+  const auto text = run_cnnviz({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "drop", "-o", dir.file("o.png")});
+  CHECK(text.out.find("metrics: drop ") != std::string::npos);
+
+  const std::string list = dir.file("list.txt");
+  {
+    std::ofstream l(list);
+    l << photo << "\n" << gray << "\n";
+  }
+  const auto batch = run_cnnviz({"gradcam", model, list, "--input", "1,3,32,32", "--metrics", "change", "-o", dir.file("out"), "--format", "json"});
+  REQUIRE(batch.exit_code == 0);
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(batch.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() == 3);
+  const auto& photo_line = lines[0]["image"] == photo ? lines[0] : lines[1];
+  REQUIRE(photo_line["image"] == photo);
+  CHECK(photo_line["metrics"]["change"].get<double>() == Approx(m["change"].get<double>()).margin(1e-5));
+  const auto& sums = lines[2]["aggregate"];
+  CHECK(sums["maps"] == 2);
+  CHECK(sums["change_sum"].get<double>() == Approx(lines[0]["metrics"]["change"].get<double>() + lines[1]["metrics"]["change"].get<double>()));
+  check_error({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "road", "--format", "json"}, 2, {"--metrics 'road' is not known"});
 }

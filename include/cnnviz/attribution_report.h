@@ -11,6 +11,7 @@
 
 #include "cnnviz/activation_max.h"
 #include "cnnviz/cam.h"
+#include "cnnviz/cam_metrics.h"
 #include "cnnviz/module_tree.h"
 #include "cnnviz/saliency.h"
 
@@ -25,10 +26,17 @@ struct CamImageReport {
   std::vector<CamResult> cams;                  ///< by rank
   std::vector<std::vector<std::string>> files;  ///< per rank, the files written for it
   std::vector<std::string> labels;              ///< class names (may be empty)
+  std::vector<std::string> metric_names;        ///< --metrics, in the order given (empty: none)
+  std::vector<CamConfidence> metrics;           ///< per rank, with metric_names
 };
 
-/// {model, image, method, layer, layer_class, predictions (top 5), cams [{rank, class, label, map {shape,
-/// layer_shape, mean}, outputs}], outputs}.
+/// The asked metrics of one map as JSON: {score, score_after, and each name in `names`}.
+nlohmann::ordered_json cam_metrics_json(const CamConfidence& c, const std::vector<std::string>& names);
+/// "metrics: change -0.0112 (score 2.31 -> 2.30), drop 0.0112, increase 0" for the asked names.
+std::string cam_metrics_text(const CamConfidence& c, const std::vector<std::string>& names);
+
+/// {model, image, method, layer, layer_class, predictions (top 5), cams [{rank, class, label, target,
+/// target_score, map {shape, layer_shape, mean}, metrics (when asked), outputs}], outputs}.
 nlohmann::ordered_json cam_image_json(const CamImageReport& report);
 /// "layer L (Class), class K (label)" (classes with top-k), then the top-5 predictions.
 std::string cam_image_text(const CamImageReport& report);

@@ -11,6 +11,7 @@
 
 #include "cnnviz/batch_source.h"
 #include "cnnviz/cam.h"
+#include "cnnviz/cam_metrics.h"
 #include "cnnviz/colormap.h"
 #include "cnnviz/image.h"
 #include "cnnviz/model.h"
@@ -27,6 +28,7 @@ struct CamBatchRequest {
   bool overwrite = false;  ///< redo images whose outputs exist
   float image_weight = 0.5f;
   Colormap colormap = Colormap::kJet;
+  bool metrics = false;    ///< compute each map's faithfulness figures (cam_confidence): one more forward per chunk
 };
 
 /// One outcome, reported as it happens: per image, or per image and rank with top-k. `item` points into
@@ -39,6 +41,7 @@ struct CamBatchEvent {
   int rank = 0;                   ///< 1, 2, ... with top-k; 0 without
   const CamResult* cam = nullptr; ///< with kOk
   std::string message;            ///< with kError: the one-line reason
+  const CamConfidence* confidence = nullptr;  ///< with kOk and CamBatchRequest::metrics
 };
 
 /// What a batch run did.
@@ -47,6 +50,7 @@ struct CamBatchTotals {
   int skipped = 0;  ///< images already done
   int failed = 0;   ///< images reported with kError
   int layer = -1;   ///< the layer explained (the auto choice when cam.layer was -1)
+  CamMetricTotals metrics;  ///< with CamBatchRequest::metrics: sums over the maps written
   std::vector<std::string> notes;  ///< for the user, once (the memory guard's)
 };
 

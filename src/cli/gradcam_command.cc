@@ -9,6 +9,7 @@
 
 #include "cnnviz/cam.h"
 #include "cnnviz/cam_batch.h"
+#include "cnnviz/cam_metrics.h"
 #include "cnnviz/cam_report.h"
 #include "cnnviz/attribution_report.h"
 #include "cnnviz/batch_source.h"
@@ -42,6 +43,10 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   cmd->add_flag("--eigen-smooth", o.eigen_smooth, "pytorch-grad-cam's eigen_smooth: the weighted activations' first principal component instead of their sum");
   cmd->add_flag("--aug-smooth", o.aug_smooth, "pytorch-grad-cam's aug_smooth: the mean map of 6 flipped and scaled copies of the image");
   cmd->add_option("--seed", o.seed, "randomcam: numpy's seed of the random weights (np.random.seed)")->capture_default_str();
+  cmd->add_option("--metrics", o.metrics,
+                  "Faithfulness of each map, as pytorch-grad-cam's metrics: comma list of change (CamMultImageConfidenceChange), "
+                  "drop (DropInConfidence), increase (IncreaseInConfidence); batch mode also prints their means")
+      ->delimiter(',');
   cmd->add_option("-o,--output", o.output, "Overlay PNG (heatmap blended over the image); - for stdout");
   cmd->add_option("--heatmap", o.heatmap, "Also write the coloured map alone (PNG)");
   cmd->add_option("--raw", o.raw, "Also write the map as H x W float32 .npy in [0, 1]");
@@ -109,6 +114,7 @@ void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap
   request.overwrite = o.overwrite;
   request.image_weight = o.image_weight;
   request.colormap = colormap;
+  request.metrics = !o.metrics.empty();
   Model model = load_model(o.model, device);
   check_batch_settings(o.output, batch_settings(o, sha256_file(o.model)), o.overwrite);
   if (o.layer != "auto") request.cam.layer = find_layer(model.tree(), o.layer, o.model);
@@ -133,6 +139,20 @@ void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap
   const CamBatchTotals totals = run_cam_batch(model, items, request, on_event, on_chunk);
   if (progress) fmt::print(stderr, "\n");
   for (const auto& note : totals.notes) print_note(note);
+  if (request.metrics && totals.metrics.images > 0) {
+    // Sums and the count, so that the runs of several shards add up (docs/scale-out.md).
+    const CamMetricTotals& m = totals.metrics;
+    const double n = static_cast<double>(m.images);
+    if (json) {
+      write_stdout(json_text(nlohmann::ordered_json{{"aggregate", {{"maps", m.images},
+                                                                   {"change_sum", m.change}, {"drop_sum", m.drop}, {"increase_sum", m.increase},
+                                                                   {"change_mean", m.change / n}, {"drop_mean", m.drop / n},
+                                                                   {"increase_mean", m.increase / n}}}}) + "\n");
+    } else {
+      write_stdout(fmt::format("metrics over {} maps: change mean {:.6g}, drop mean {:.6g}, increase mean {:.6g}\n", m.images,
+                               m.change / n, m.drop / n, m.increase / n));
+    }
+  }
   if (totals.failed) {
     throw Error(ErrorKind::kPartial, std::to_string(totals.failed) + " of " + std::to_string(items.size()) +
                                          " images failed (reported above); the other overlays are in '" + o.output + "'");
@@ -149,6 +169,10 @@ void run_gradcam_command(const GradcamOptions& o) {
   request.eigen_smooth = o.eigen_smooth;
   request.aug_smooth = o.aug_smooth;
   request.seed = o.seed;
+  check_cam_metrics(o.metrics);
+  if (!o.metrics.empty() && request.target.kind == TargetKind::kSegmentation) {
+    throw Error::usage("--metrics take class, softmax and output targets; not --target " + o.target.target);
+  }
   request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
   if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.format != "json") {
@@ -180,7 +204,8 @@ void run_gradcam_command(const GradcamOptions& o) {
   for (const auto& note : explained.notes) print_note(note);
   if (labels.empty() && cams.front().scores.size() == 1000) labels = imagenet_labels();
 
-  CamImageReport report{o.model, o.image, o.method, model.tree().nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels};
+  CamImageReport report{o.model, o.image, o.method, model.tree().nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels, o.metrics, {}};
+  if (!o.metrics.empty()) report.metrics = cam_confidence(model, explained.image.input, cams, request);
   // In JSON mode the written paths go into the document instead of their own stdout lines.
   const bool json = o.format == "json";
   for (std::size_t r = 0; r < cams.size(); ++r) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common_options.h"
 #include "image_options.h"
@@ -22,6 +23,7 @@ struct GradcamOptions {
   bool eigen_smooth = false;
   bool aug_smooth = false;
   uint64_t seed = 0;       ///< RandomCAM's numpy seed
+  std::vector<std::string> metrics;  ///< --metrics change,drop,increase
   std::string output;
   std::string heatmap;
   std::string raw;

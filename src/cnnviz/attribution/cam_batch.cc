@@ -26,8 +26,9 @@ CamBatchTotals run_cam_batch(Model& model, const std::vector<BatchItem>& items, 
     }
     return true;
   };
-  auto report = [&](const BatchItem& item, Status status, const CamResult* result, const std::string& message, int rank = 0) {
-    on_event(CamBatchEvent{&item, status, ranked_path(item.output, rank == 0 ? 1 : rank, top_k), rank, result, message});
+  auto report = [&](const BatchItem& item, Status status, const CamResult* result, const std::string& message, int rank = 0,
+                    const CamConfidence* confidence = nullptr) {
+    on_event(CamBatchEvent{&item, status, ranked_path(item.output, rank == 0 ? 1 : rank, top_k), rank, result, message, confidence});
   };
 
   MemoryCheck memory;
@@ -75,16 +76,20 @@ CamBatchTotals run_cam_batch(Model& model, const std::vector<BatchItem>& items, 
       cam.layer = totals.layer = auto_cam_layer(model, first, memory.calls, cam.reshape);
     }
     const std::vector<CamResult> cams = compute_cams(model, batch, cam, {}, request.batch_size);
+    const std::vector<CamConfidence> confidence = request.metrics ? cam_confidence(model, batch, cams, cam) : std::vector<CamConfidence>{};
     for (std::size_t i = 0; i < chunk.size(); ++i) {
       const BatchItem& item = *chunk[i];
       try {
         std::error_code ec;
         fs::create_directories(fs::path(item.output).parent_path(), ec);
         for (int r = 0; r < ranks; ++r) {
-          const CamResult& result = cams[i * static_cast<std::size_t>(ranks) + static_cast<std::size_t>(r)];
+          const std::size_t at = i * static_cast<std::size_t>(ranks) + static_cast<std::size_t>(r);
+          const CamResult& result = cams[at];
           write_file_atomically(ranked_path(item.output, r + 1, top_k),
                                 encode_png(overlay_heatmap(seen[i], result.map, request.image_weight, request.colormap)));
-          report(item, Status::kOk, &result, "", top_k ? r + 1 : 0);
+          const CamConfidence* figures = confidence.empty() ? nullptr : &confidence[at];
+          if (figures) totals.metrics.add(*figures);
+          report(item, Status::kOk, &result, "", top_k ? r + 1 : 0, figures);
         }
         ++totals.written;
       } catch (const Error& e) {

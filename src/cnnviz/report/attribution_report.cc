@@ -19,6 +19,29 @@ double mean_of(const FloatArray& a) {
 
 }  // namespace
 
+namespace {
+
+float metric_value(const CamConfidence& c, const std::string& name) {
+  return name == "change" ? c.change : name == "drop" ? c.drop : c.increase;
+}
+
+}  // namespace
+
+nlohmann::ordered_json cam_metrics_json(const CamConfidence& c, const std::vector<std::string>& names) {
+  nlohmann::ordered_json j = {{"score", c.score}, {"score_after", c.score_after}};
+  for (const std::string& name : names) j[name] = metric_value(c, name);
+  return j;
+}
+
+std::string cam_metrics_text(const CamConfidence& c, const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) {
+    text += (text.empty() ? "metrics: " : ", ") + fmt::format("{} {:.6g}", name, metric_value(c, name));
+    if (name == "change") text += fmt::format(" (score {:.6g} -> {:.6g})", c.score, c.score_after);
+  }
+  return text + "\n";
+}
+
 nlohmann::ordered_json cam_image_json(const CamImageReport& report) {
   auto cams = nlohmann::ordered_json::array();
   std::vector<std::string> all;
@@ -33,6 +56,7 @@ nlohmann::ordered_json cam_image_json(const CamImageReport& report) {
                     {"target_score", cam.target_score},
                     {"map", {{"shape", cam.map.shape}, {"layer_shape", cam.low_res.shape}, {"mean", mean_of(cam.map)}}},
                     {"outputs", files}});
+    if (r < report.metrics.size()) cams.back()["metrics"] = cam_metrics_json(report.metrics[r], report.metric_names);
   }
   const std::vector<float> scores = report.cams.empty() ? std::vector<float>{} : report.cams.front().scores;
   return {{"model", report.model},
@@ -55,7 +79,11 @@ std::string cam_image_text(const CamImageReport& report) {
   const std::vector<float> scores = report.cams.empty() ? std::vector<float>{} : report.cams.front().scores;
   const bool by_class = report.cams.empty() || report.cams.front().target.empty() || report.cams.front().target.rfind("class:", 0) == 0;
   const std::string what = by_class ? fmt::format("class{} {}", report.cams.size() > 1 ? "es" : "", classes) : "target " + targets;
-  return fmt::format("layer {} ({}), {}\n", report.layer.path, report.layer.class_name, what) +
+  std::string metrics;
+  for (std::size_t r = 0; r < report.metrics.size(); ++r) {
+    metrics += (report.metrics.size() > 1 ? fmt::format("rank {} ", r + 1) : "") + cam_metrics_text(report.metrics[r], report.metric_names);
+  }
+  return fmt::format("layer {} ({}), {}\n", report.layer.path, report.layer.class_name, what) + metrics +
          predictions_text(top_predictions(scores, 5, report.labels));
 }
 

@@ -1,5 +1,7 @@
 #include "cnnviz/cam_report.h"
 
+#include "cnnviz/attribution_report.h"
+
 #include "cnnviz/labels.h"
 #include "cnnviz/predictions.h"
 
@@ -22,6 +24,7 @@ nlohmann::ordered_json cam_batch_line(const CamBatchEvent& event, const std::vec
     line["class"] = event.cam->target_class;
     line["label"] = label_of(event.cam->target_class, labels);
     line["target"] = event.cam->target;
+    if (event.confidence) line["metrics"] = cam_metrics_json(*event.confidence, cam_metric_names());
     line["top1"] = best.empty() ? -1 : best[0].index;
     line["top1_probability"] = best.empty() ? 0.0f : best[0].probability;
   }
