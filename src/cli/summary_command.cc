@@ -82,11 +82,10 @@ void run_summary_command(const SummaryOptions& o) {
   SummaryRequest request;
   request.model_path = o.model;
   request.inputs = parse_input_specs(o.inputs, o.dtypes);
-  text_options(o, true);  // the column and row-setting names, before loading anything
   request.max_memory_bytes = memory_limit(o.common);
   request.device = apply_common_options(o.common);
   request.compute_sha256 = o.format == "json";
-  const TextOptions asked = text_options(o, true);
+  const TextOptions asked = text_options(o, true);  // the column and row-setting names, before loading anything
   request.count_flops = o.flops || o.expect_flops ||
                         std::find(asked.columns.begin(), asked.columns.end(), Column::kFlops) != asked.columns.end();
 
