@@ -73,10 +73,10 @@ TEST_CASE("the method table has one row per CamMethod, in enum order, with what 
     CHECK(cam_method_names()[i] == methods[i].name);
     CHECK(!methods[i].paper.empty());
     // pytorch-grad-cam: EigenCAM, ScoreCAM and FEM take no gradient (uses_gradients=False), and RandomCAM's
-    // map does not depend on it; only ScoreCAM runs extra forwards.
-    const std::set<std::string> gradient_free = {"eigencam", "scorecam", "fem", "randomcam"};
+    // map does not depend on it; ScoreCAM and AblationCAM run extra forwards.
+    const std::set<std::string> gradient_free = {"eigencam", "scorecam", "fem", "randomcam", "ablationcam"};
     CHECK(methods[i].needs_gradients == (gradient_free.count(methods[i].name) == 0));
-    CHECK(methods[i].extra_forwards == (methods[i].name == "scorecam"));
+    CHECK(methods[i].extra_forwards == (methods[i].name == "scorecam" || methods[i].name == "ablationcam"));
   }
 }
 

@@ -25,6 +25,7 @@ enum class CamMethod {
   kEigenGradCam,
   kFem,
   kRandomCam,
+  kAblationCam,
 };
 
 /// One row of the method table: what `--method` accepts, what --help and docs say, and what the method

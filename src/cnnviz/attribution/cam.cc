@@ -47,6 +47,7 @@ class ActivationLeaf : public ReturnHook {
 struct MapInputs {
   at::Tensor A, G, masked_scores, targets;
   at::Tensor random_weights;  // RandomCAM: [N, C], numpy's uniform(-1, 1)
+  at::Tensor ablation_weights;  // AblationCAM: [N, C], (score - score with channel k ablated) / score
 };
 
 // A method's map step. Most weigh the activations, [N, C, h, w], which the pipeline sums over the
@@ -129,6 +130,12 @@ at::Tensor fem(const MapInputs& in) {
   return (weights * in.A).sum(1);
 }
 
+at::Tensor ablation_cam(const MapInputs& in) {
+  // Desai & Ramaswamy 2020, as pytorch-grad-cam's AblationCAM: a channel's weight is the share of the
+  // target's score lost when it is ablated (ablation_scores() below).
+  return weighted_channels(in.ablation_weights.unsqueeze(-1).unsqueeze(-1), in.A);
+}
+
 at::Tensor random_cam(const MapInputs& in) {
   // pytorch-grad-cam's RandomCAM, a baseline: channel weights drawn from numpy's uniform(-1, 1).
   return weighted_channels(in.random_weights.unsqueeze(-1).unsqueeze(-1), in.A);
@@ -157,6 +164,7 @@ const std::vector<MethodRow>& method_table() {
       {{CamMethod::kEigenGradCam, "eigengradcam", "pytorch-grad-cam's EigenGradCAM", true, false}, nullptr, eigen_grad_cam},
       {{CamMethod::kFem, "fem", "Fuad et al. 2020", false, false}, nullptr, fem},
       {{CamMethod::kRandomCam, "randomcam", "pytorch-grad-cam's RandomCAM (a baseline)", false, false}, random_cam, nullptr},
+      {{CamMethod::kAblationCam, "ablationcam", "Desai & Ramaswamy 2020", false, true}, ablation_cam, nullptr},
   };
   return rows;
 }
@@ -212,6 +220,59 @@ at::Tensor masked_scores(Model::Impl& impl, const at::Tensor& A, const FloatArra
     per_image.push_back(at::cat(chunks));
   }
   return at::stack(per_image);
+}
+
+// The layer's output replaced, at every return, by a given batch: pytorch-grad-cam's AblationLayer in
+// the layer's place.
+class ReplaceReturn : public ReturnHook {
+ public:
+  ReplaceReturn(int node, at::Tensor replacement) : node_(node), replacement_(std::move(replacement)) {}
+  at::Tensor on_return(int node, const at::Tensor&) override { return node == node_ ? replacement_ : at::Tensor(); }
+
+ private:
+  int node_;
+  at::Tensor replacement_;
+};
+
+// Ablation-CAM's weights, as pytorch-grad-cam's AblationCAM (ratio_channels_to_ablate 1, its batches of
+// 32): per image, batches of copies of the input run with the layer's output replaced by the image's
+// own activation in which copy r ablates channel k: set to 0 when the batch's minimum is 0, else to that
+// minimum minus 1e7, the minimum taken again before each copy (as its AblationLayer loop does, so later
+// copies of a batch go lower). weight_k = (score - score_k) / score, scores of the class target.
+at::Tensor ablation_weights(Model::Impl& impl, int layer, const at::Tensor& A, const FloatArray& batch, const at::Tensor& scores,
+                            const at::Tensor& targets, int64_t max_memory_bytes, std::vector<std::string>& notes) {
+  constexpr int64_t kBatch = 32;
+  const int64_t n = A.size(0), c = A.size(1);
+  const at::Tensor input = at::from_blob(const_cast<float*>(batch.values.data()), batch.shape, at::kFloat);
+  at::Tensor weights = at::empty({n, c}, at::kFloat);
+  bool guarded = false;
+  for (int64_t i = 0; i < n; ++i) {
+    const float original = scores[i].item<float>();
+    for (int64_t start = 0; start < c; start += kBatch) {
+      const int64_t count = std::min(kBatch, c - start);
+      at::Tensor ablated = A[i].unsqueeze(0).repeat({count, 1, 1, 1});
+      for (int64_t r = 0; r < count; ++r) {
+        const at::Tensor low = ablated.min();
+        ablated[r][start + r].fill_(low.item<float>() == 0 ? low : low - 1e7);
+      }
+      const at::Tensor copies = input[i].unsqueeze(0).repeat({count, 1, 1, 1}).contiguous();
+      CaptureOptions options;
+      options.inputs = {InputSpec{copies.sizes().vec(), DType::kFloat32}};
+      options.input_data = {to_float_array(copies)};
+      options.max_memory_bytes = guarded ? 0 : max_memory_bytes;
+      guarded = true;
+      ReplaceReturn replace(layer, ablated.to(A.device()));
+      ForwardRequest forward;
+      forward.hooks = {&replace};
+      ForwardRun run = run_forward(impl, options, forward);
+      notes.insert(notes.end(), run.notes.begin(), run.notes.end());
+      const at::Tensor* out = first_tensor(run.output, true);
+      if (!out || out->dim() != 2) throw Error(ErrorKind::kData, "ablationcam: the output of '" + impl.file.path + "' is not class scores [N, K]");
+      const at::Tensor picked = out->index_select(1, targets[i].view({1}).to(out->device())).view({count}).to(at::kCPU, at::kFloat);
+      weights[i].slice(0, start, start + count).copy_((original - picked) / original);
+    }
+  }
+  return weights;
 }
 
 at::Tensor score_cam(const MapInputs& in) {
@@ -317,8 +378,9 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
   const Target& target = request.target;
   const bool ranks_classes = target.kind == TargetKind::kClass || target.kind == TargetKind::kSoftmax;
   if (request.top_k > 0 && !ranks_classes) throw Error::usage("--top-k ranks the classes of a classifier; it does not go with --target " + target_text(target, target.index.value_or(0)));
-  if (request.method == CamMethod::kScoreCam && target.kind != TargetKind::kClass) {
-    throw Error::usage("scorecam explains class targets only (--class K); give another --method for --target " + target_text(target, target.index.value_or(0)));
+  if ((request.method == CamMethod::kScoreCam || request.method == CamMethod::kAblationCam) && target.kind != TargetKind::kClass) {
+    throw Error::usage(method_row(request.method).info.name + " explains class targets only (--class K); give another --method for --target " +
+                       target_text(target, target.index.value_or(0)));
   }
   CaptureOptions options = options_for(batch);
   options.max_memory_bytes = request.input_checked ? 0 : request.max_memory_bytes;
@@ -367,7 +429,7 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
   const MethodRow& method = method_row(request.method);
   MapInputs in;
   in.A = to_nchw(A.detach().to(at::kFloat), layout);
-  if (method.info.extra_forwards) {
+  if (request.method == CamMethod::kScoreCam) {
     at::NoGradGuard no_grad;
     in.masked_scores = masked_scores(impl, in.A, batch, score_batch_size, request.max_memory_bytes, notes);
   }
@@ -388,6 +450,10 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
     at::NoGradGuard no_grad;
     const at::Tensor values = score.detach().to(at::kCPU, at::kFloat).contiguous();
     if (request.method == CamMethod::kRandomCam) in.random_weights = random.uniform(-1, 1, n, in.A.size(1)).to(in.A.device(), at::kFloat);
+    if (request.method == CamMethod::kAblationCam) {
+      if (layout.kind != Layout::Kind::kNchw) throw Error::usage("ablationcam ablates channels of an [N, C, H, W] output; layer '" + layer_name + "' " + layout.describe(layer_shape));
+      in.ablation_weights = ablation_weights(impl, request.layer, A.detach(), batch, values, indices, request.max_memory_bytes, notes).to(in.A.device());
+    }
     const at::Tensor raw = !method.weighted          ? method.map(in)
                            : request.eigen_smooth ? project_2d(method.weighted(in))
                                                   : method.weighted(in).sum(1);  // [N, h, w]
