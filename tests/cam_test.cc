@@ -74,7 +74,7 @@ TEST_CASE("the method table has one row per CamMethod, in enum order, with what 
     CHECK(!methods[i].paper.empty());
     // pytorch-grad-cam: EigenCAM, ScoreCAM and FEM take no gradient (uses_gradients=False), and RandomCAM's
     // map does not depend on it; ScoreCAM and AblationCAM run extra forwards.
-    const std::set<std::string> gradient_free = {"eigencam", "scorecam", "fem", "randomcam", "ablationcam"};
+    const std::set<std::string> gradient_free = {"eigencam", "scorecam", "fem", "randomcam", "ablationcam", "kpca_cam"};
     CHECK(methods[i].needs_gradients == (gradient_free.count(methods[i].name) == 0));
     CHECK(methods[i].extra_forwards == (methods[i].name == "scorecam" || methods[i].name == "ablationcam"));
   }
@@ -249,7 +249,10 @@ TEST_CASE("every CAM method equals pytorch-grad-cam's own maps", "[cam][models]"
       REQUIRE(got.scores.size() == logits.values.size());
       for (std::size_t i = 0; i < logits.values.size(); ++i) REQUIRE(std::fabs(got.scores[i] - logits.values[i]) <= 1e-5);
       CHECK(got.target_class == c["class"].get<int>());
-      CHECK(test::max_abs_diff(got.map, test::load_npy_float32(test::golden_path("gradcam/" + c["map"].get<std::string>()))) <= 1e-5);
+      // KPCA-CAM: scikit-learn builds the kernel and solves it with LAPACK's ssyevr in float32, LibTorch
+      // with syevd in float32; the maps agree to 1.4e-5 (measured), the others to 1e-5.
+      const double tolerance = c["method"] == "kpca_cam" ? 5e-5 : 1e-5;
+      CHECK(test::max_abs_diff(got.map, test::load_npy_float32(test::golden_path("gradcam/" + c["map"].get<std::string>()))) <= tolerance);
       methods.insert(c["method"].get<std::string>());
       if (!c["metrics"].is_null()) {
         // pytorch-grad-cam's CamMultImageConfidenceChange, DropInConfidence and IncreaseInConfidence of the map.

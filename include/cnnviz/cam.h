@@ -26,6 +26,7 @@ enum class CamMethod {
   kFem,
   kRandomCam,
   kAblationCam,
+  kKpcaCam,
 };
 
 /// One row of the method table: what `--method` accepts, what --help and docs say, and what the method

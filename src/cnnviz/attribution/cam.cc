@@ -111,6 +111,30 @@ at::Tensor eigen_cam(const MapInputs& in) {
   return project_2d(in.A);
 }
 
+// pytorch-grad-cam's get_2d_projection_kernel: per image, scikit-learn's KernelPCA(n_components=1,
+// kernel="sigmoid") of the centred [hw, C] activations, in float32 as scikit-learn keeps them: the kernel
+// tanh(X X^T / C + 1), centred (KernelCenterer), its largest eigenpair (v, l), v's sign flipped so that
+// its largest |entry| is positive (svd_flip), projected as v sqrt(max(l, 0)).
+at::Tensor kpca_cam(const MapInputs& in) {
+  std::vector<at::Tensor> maps;
+  const int64_t c = in.A.size(1), h = in.A.size(2), w = in.A.size(3);
+  for (int64_t i = 0; i < in.A.size(0); ++i) {
+    at::Tensor x = at::nan_to_num(in.A[i]).reshape({c, h * w}).t();
+    x = x - x.mean(0, /*keepdim=*/true);
+    at::Tensor k = at::tanh(at::matmul(x, x.t()) * (1.0 / static_cast<double>(c)) + 1.0);
+    const at::Tensor rows = k.sum(0) / k.size(0);
+    const at::Tensor all = rows.sum() / k.size(0);
+    const at::Tensor cols = (k.sum(1) / rows.size(0)).unsqueeze(1);
+    k = k - rows - cols + all;
+    const auto eig = at::linalg_eigh(k);
+    const at::Tensor lambda = std::get<0>(eig)[-1];
+    at::Tensor v = std::get<1>(eig).select(1, h * w - 1);
+    if (v[v.abs().argmax()].item<float>() < 0) v = -v;
+    maps.push_back((v * at::sqrt(at::clamp_min(lambda, 0))).reshape({1, h, w}));
+  }
+  return at::cat(maps, 0);
+}
+
 at::Tensor grad_cam_element_wise(const MapInputs& in) {
   // pytorch-grad-cam's GradCAMElementWise: relu(dy/dA * A) element-wise.
   return at::relu(in.G * in.A);
@@ -165,6 +189,7 @@ const std::vector<MethodRow>& method_table() {
       {{CamMethod::kFem, "fem", "Fuad et al. 2020", false, false}, nullptr, fem},
       {{CamMethod::kRandomCam, "randomcam", "pytorch-grad-cam's RandomCAM (a baseline)", false, false}, random_cam, nullptr},
       {{CamMethod::kAblationCam, "ablationcam", "Desai & Ramaswamy 2020", false, true}, ablation_cam, nullptr},
+      {{CamMethod::kKpcaCam, "kpca_cam", "Karmani et al. 2024", false, false}, nullptr, kpca_cam},
   };
   return rows;
 }
