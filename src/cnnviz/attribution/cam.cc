@@ -288,7 +288,7 @@ at::Tensor ablation_weights(Model::Impl& impl, int layer, const at::Tensor& A, c
       guarded = true;
       ReplaceReturn replace(layer, ablated.to(A.device()));
       ForwardRequest forward;
-      forward.hooks = {&replace};
+      forward.hooks.push_back(&replace);
       ForwardRun run = run_forward(impl, options, forward);
       notes.insert(notes.end(), run.notes.begin(), run.notes.end());
       const at::Tensor* out = first_tensor(run.output, true);
