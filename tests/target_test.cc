@@ -206,6 +206,7 @@ TEST_CASE("gradcam: targets and reshapes that do not fit, and a trace without at
   check({"gradcam", vit, photo, "--input", "1,3,32,32", "--target", "softmax:10"}, 2, {"--target softmax:10 is out of range"});
   check({"gradcam", vit, photo, "--input", "1,3,32,32", "--target", "box:1:0,0,8,8"}, 2, {"'box:1:0,0,8,8' is not a target"});
   check({"gradcam", seg, photo, "--target", "seg:1", "--top-k", "2"}, 2, {"--top-k ranks the classes"});
+  check({"gradcam", seg, photo, "--target", "seg:auto", "--metrics", "drop"}, 2, {"--metrics take class, softmax and output targets; not --target seg:auto"});
   check({"gradcam", vit, photo, "--input", "1,3,32,32", "--layer", "conv_proj", "--reshape", "vit"}, 2, {"[1, 32, 4, 4] is not ViT tokens"});
   check({"gradcam", vit, photo, "--input", "1,3,32,32", "--layer", "encoder.layers.encoder_layer_1.ln_1", "--reshape", "5x5"}, 2, {"is not 5 x 5 tokens"});
   check({"gradcam", test::model_path("tiny_vit.nograd.trace.pt"), photo, "--input", "1,3,32,32", "--layer", "conv_proj"}, 4,

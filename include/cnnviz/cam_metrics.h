@@ -14,9 +14,11 @@
 namespace cnnviz {
 
 /// --metrics names: "change" (CamMultImageConfidenceChange), "drop" (DropInConfidence), "increase"
-/// (IncreaseInConfidence). Throws Error(kUsage) for others, naming these.
+/// (IncreaseInConfidence).
 const std::vector<std::string>& cam_metric_names();
-void check_cam_metrics(const std::vector<std::string>& names);
+/// Throws Error(kUsage) for a name not in cam_metric_names(), or for metrics asked of a seg target
+/// (its mask would have to follow the perturbed image). Callers check before loading anything.
+void check_cam_metrics(const std::vector<std::string>& names, const Target& target);
 
 /// One image's figures. `change` = score(x * map) - score(x), with the input tensor (after
 /// normalisation) multiplied by the [H, W] map on every channel; `drop` = max(-change, 0);

@@ -169,10 +169,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   request.eigen_smooth = o.eigen_smooth;
   request.aug_smooth = o.aug_smooth;
   request.seed = o.seed;
-  check_cam_metrics(o.metrics);
-  if (!o.metrics.empty() && request.target.kind == TargetKind::kSegmentation) {
-    throw Error::usage("--metrics take class, softmax and output targets; not --target " + o.target.target);
-  }
+  check_cam_metrics(o.metrics, request.target);
   request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
   if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.format != "json") {

@@ -20,15 +20,17 @@ const std::vector<std::string>& cam_metric_names() {
   return names;
 }
 
-void check_cam_metrics(const std::vector<std::string>& names) {
+void check_cam_metrics(const std::vector<std::string>& names, const Target& target) {
   for (const std::string& name : names) name_index(cam_metric_names(), name, "--metrics");
+  if (!names.empty() && target.kind == TargetKind::kSegmentation) {
+    throw Error::usage("--metrics take class, softmax and output targets; not --target " +
+                       (target.index ? target_text(target, *target.index) : std::string("seg:auto")));
+  }
 }
 
 std::vector<CamConfidence> cam_confidence(Model& model, const FloatArray& batch, const std::vector<CamResult>& cams,
                                           const CamRequest& request) {
-  if (request.target.kind == TargetKind::kSegmentation) {
-    throw Error::usage("--metrics take class, softmax and output targets; not --target " + target_text(request.target, 0));
-  }
+  check_cam_metrics(cam_metric_names(), request.target);
   const int64_t n = batch.shape.at(0), h = batch.shape.at(2), w = batch.shape.at(3);
   const int ranks = std::max(1, request.top_k);
   if (static_cast<int64_t>(cams.size()) != n * ranks) throw Error(ErrorKind::kInternal, "cam_confidence: one map per image and rank");

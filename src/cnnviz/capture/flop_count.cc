@@ -38,7 +38,7 @@ bool ignored(std::string_view op) {
       "aten::to", "aten::transpose", "aten::type_as", "aten::unbind", "aten::unsqueeze", "aten::unsqueeze_", "aten::view",
       "aten::zeros", "aten::zeros_like",
       // the same kind of operator under the names scripted files and torch.export programs use
-      "aten::_unsafe_view", "aten::alias", "aten::as_strided", "aten::clone", "aten::contiguous", "aten::dim", "aten::dropout_",
+      "aten::_unsafe_view", "aten::alias", "aten::as_strided", "aten::clone", "aten::dim", "aten::dropout_",
       "aten::empty_like", "aten::expand_as", "aten::feature_dropout", "aten::detach_", "aten::lift_fresh", "aten::numel",
       "aten::ones_like", "aten::reshape_as", "aten::view_as", "aten::squeeze_", "aten::sym_size", "aten::_shape_as_tensor",
       "aten::len", "aten::list", "aten::__getitem__", "aten::tensor", "aten::scalar_tensor", "aten::zero_", "aten::fill_",
