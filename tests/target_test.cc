@@ -47,7 +47,7 @@ TEST_CASE("parse_target: every form, and bad ones as usage errors", "[target]") 
   CHECK(*parse_target("output").index == 0);
   CHECK(target_text(masked, 2) == "seg:2:dir/mask.png");
   CHECK(target_text(parse_target("softmax"), 7) == "softmax:7");
-  for (const char* bad : {"", "box:1:0,0,1,1", "class:", "class:-1", "class:x", "seg", "seg:", "seg:auto:m.png", "seg:1:", "output:a", "klass:1"}) {
+  for (const char* bad : {"", "box:1:1,0,0,1", "class:", "class:-1", "class:x", "seg", "seg:", "seg:auto:m.png", "seg:1:", "output:a", "klass:1"}) {
     INFO(bad);
     CHECK(kind_of([&] { parse_target(bad); }) == ErrorKind::kUsage);
   }

@@ -28,6 +28,7 @@ struct CamImageReport {
   std::vector<std::string> labels;              ///< class names (may be empty)
   std::vector<std::string> metric_names;        ///< --metrics, in the order given (empty: none)
   std::vector<CamConfidence> metrics;           ///< per rank, with metric_names
+  float detection_threshold = 0.5f;             ///< box targets: detections listed from this score up
 };
 
 /// The asked metrics of one map as JSON: {score, score_after, and each name in `names`}.
@@ -36,9 +37,11 @@ nlohmann::ordered_json cam_metrics_json(const CamConfidence& c, const std::vecto
 std::string cam_metrics_text(const CamConfidence& c, const std::vector<std::string>& names);
 
 /// {model, image, method, layer, layer_class, predictions (top 5), cams [{rank, class, label, target,
-/// target_score, map {shape, layer_shape, mean}, metrics (when asked), outputs}], outputs}.
+/// target_score, map {shape, layer_shape, mean}, metrics (when asked), outputs}], outputs}; a box
+/// target adds detections [{label, name, score, box}] (score >= detection_threshold) and detections_total.
 nlohmann::ordered_json cam_image_json(const CamImageReport& report);
-/// "layer L (Class), class K (label)" (classes with top-k), then the top-5 predictions.
+/// "layer L (Class), class K (label)" (classes with top-k), then the top-5 predictions; for a box
+/// target, the detections from detection_threshold up instead.
 std::string cam_image_text(const CamImageReport& report);
 
 /// saliency's report.

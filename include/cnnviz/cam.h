@@ -80,6 +80,7 @@ struct CamResult {
   int target_class = 0;        ///< the class (or output) explained, resolved from top-1 or auto
   std::string target;          ///< the target as --target writes it, resolved: "class:24", "seg:15"
   float target_score = 0;      ///< the value of that target's score for this image (what was back-propagated)
+  std::vector<Detection> detections;  ///< box targets: every detection the model returned for this image
   std::vector<std::string> notes;  ///< for the user (e.g. why no memory estimate was made)
 };
 
@@ -90,9 +91,13 @@ struct CamResult {
 /// before the last attention module returns, outside any attention module, is picked instead
 /// (ViT-B/16: encoder.layers.encoder_layer_11.ln_1, pytorch-grad-cam's advice: after the last
 /// attention only the class token reaches the head, so the patch tokens' gradients there are zero).
+/// A detector (Model::takes_image_list) with `reshape` auto or fpn gets, for a method without
+/// `gradients`, its `backbone` (the dict of FPN maps pytorch-grad-cam's detection tutorial explains);
+/// for the others, the rule above inside `backbone.body` (torchvision's feature extractor: layer4).
 /// Picked from `calls` when given (the memory guard's dry run: MemoryCheck::calls), else from a
 /// forward of `input`. Throws Error(kModel) if none is.
-int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& calls = {}, const Reshape& reshape = {});
+int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& calls = {}, const Reshape& reshape = {},
+                   bool gradients = true);
 
 /// Computes the map for a [1, C, H, W] input, exactly as pytorch-grad-cam 1.5 does: per-method weights,
 /// ReLU, min-max with eps 1e-7, bilinear resize to H x W (align_corners=False, as cv2.resize), ReLU and

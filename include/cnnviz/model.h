@@ -41,6 +41,9 @@ class Model {
   const ModuleTree& tree() const;
   /// "cpu" or "cuda:0".
   std::string device_name() const;
+  /// True for a detector's forward(images: List[Tensor]) (torchvision's Faster R-CNN): it takes each
+  /// image in [0, 1] at its own size and normalises and resizes it itself.
+  bool takes_image_list() const;
 
   Impl& impl() { return *impl_; }
   const Impl& impl() const { return *impl_; }

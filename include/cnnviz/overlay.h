@@ -3,6 +3,9 @@
 #include "cnnviz/colormap.h"
 #include "cnnviz/float_array.h"
 #include "cnnviz/image.h"
+#include "cnnviz/target.h"
+
+#include <vector>
 
 namespace cnnviz {
 
@@ -16,5 +19,10 @@ Image heatmap_image(const FloatArray& map, Colormap colormap = Colormap::kJet);
 /// Throws Error(kUsage) for a weight outside [0, 1] or mismatched sizes.
 Image overlay_heatmap(const Image& image, const FloatArray& map, float image_weight = 0.5f,
                       Colormap colormap = Colormap::kJet);
+
+/// Draws the outline (2 pixels wide, inside the box, clipped to the picture) of every detection scoring
+/// at least `threshold` on an RGB `image`, one colour per label, as pytorch-grad-cam's detection tutorial
+/// draws its boxes over the overlay (without their label text).
+void draw_detections(Image& image, const std::vector<Detection>& detections, float threshold);
 
 }  // namespace cnnviz

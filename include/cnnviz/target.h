@@ -3,6 +3,7 @@
 // What a gradient explains, and how a layer's output is read as a spatial map: the target and
 // reshape steps that CAMs and saliency maps share (pytorch-grad-cam's targets and reshape_transform).
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,22 +18,40 @@ enum class TargetKind {
   kSoftmax,       ///< ClassifierOutputSoftmaxTarget: softmax(scores)[K]
   kSegmentation,  ///< SemanticSegmentationTarget: sum of class K's [H, W] map over a mask
   kOutput,        ///< one element of a model's [N, M] (or [N]) output: a regression or binary score
+  kBox,           ///< FasterRCNNBoxScoreTarget: IoU + score of the detection of label K that best overlaps a box
 };
+
+/// One detection of a torchvision detector (its output's "boxes", "labels" and "scores"), in the input
+/// image's pixels.
+struct Detection {
+  int label = 0;
+  float score = 0;
+  std::array<float, 4> box{};  ///< x1, y1, x2, y2
+};
+
+/// torchvision.ops.box_iou of two boxes (x1, y1, x2, y2): intersection over union, 0 when they do not meet.
+float box_iou(const std::array<float, 4>& a, const std::array<float, 4>& b);
 
 struct Target {
   TargetKind kind = TargetKind::kClass;
   /// class / softmax: the class (none: each image's top-1); seg: the class (none: "auto", the most
-  /// frequent arg-max class other than 0, the background); output: the index (none: 0).
+  /// frequent arg-max class other than 0, the background); output: the index (none: 0); box: the label
+  /// (none: the best detection's).
   std::optional<int> index;
   /// seg only: a PNG whose non-zero pixels are the mask, resized (nearest) to the output's H x W;
   /// empty: the pixels where the class is the arg-max, as pytorch-grad-cam's segmentation tutorial.
   std::string mask_path;
+  /// box only: the box in the input's pixels (none: each image's best detection, of label `index` when
+  /// given). The detection whose IoU with it is the highest counts when that IoU is above 0.5 and its
+  /// label is `index`, as pytorch-grad-cam's.
+  std::optional<std::array<float, 4>> box;
 };
 
 /// Parses --target: "class", "class:K", "softmax", "softmax:K", "seg:K", "seg:auto", "seg:K:MASK.png",
-/// "output:I". Throws Error(kUsage) naming the forms.
+/// "output:I", "box", "box:K", "box:K:X1,Y1,X2,Y2". Throws Error(kUsage) naming the forms.
 Target parse_target(std::string_view text);
-/// The --target text for `target` with its index resolved to `index` ("class:24", "seg:15").
+/// The --target text for `target` with its index resolved to `index` ("class:24", "seg:15",
+/// "box:75:10.5,20,110,96.25" when its box is set).
 std::string target_text(const Target& target, int index);
 
 /// How a layer's output becomes [N, C, h, w]: pytorch-grad-cam's reshape_transform as an option.
@@ -42,6 +61,10 @@ enum class ReshapeKind {
   kVit,   ///< [N, 1 + h*w, D] tokens: the first (class) token dropped, a square h x w grid
   kSwin,  ///< [N, h, w, C] channels-last (torchvision's Swin), or [N, h*w, C] tokens of a square grid
   kGrid,  ///< tokens [N, L, D]: the last rows * cols tokens as a rows x cols grid; or [N, rows, cols, C]
+  /// A dict of [N, C_i, h_i, w_i] maps (a detector's FPN, torchvision's BackboneWithFPN): each map's
+  /// absolute value resized (bilinear) to the "pool" map's size (else the last map's), then all
+  /// concatenated over channels, as pytorch-grad-cam's fasterrcnn_reshape_transform.
+  kFpn,
 };
 
 struct Reshape {
@@ -49,7 +72,7 @@ struct Reshape {
   int64_t rows = 0, cols = 0;  ///< kGrid only
 };
 
-/// Parses --reshape: auto, none, vit, swin or HxW (e.g. 14x14). Throws Error(kUsage).
+/// Parses --reshape: auto, none, vit, swin, fpn or HxW (e.g. 14x14). Throws Error(kUsage).
 Reshape parse_reshape(std::string_view text);
 
 /// How one output shape is read as a map.

@@ -37,7 +37,9 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
       ->check(CLI::Range(1, 1000))
       ->excludes(cls);
   cmd->add_option("--layer", o.layer, "Target layer path, or auto: the last layer with a spatial output (ViTs: the first norm of the last block)")->capture_default_str();
-  cmd->add_option("--reshape", o.reshape, "How the layer's output is read as a map: auto, none (N x C x H x W), vit ([N, 1 + h*w, D] tokens), swin ([N, H, W, C]) or HxW (the last H*W tokens)")
+  cmd->add_option("--reshape", o.reshape,
+                  "How the layer's output is read as a map: auto, none (N x C x H x W), vit ([N, 1 + h*w, D] tokens), swin ([N, H, W, C]), "
+                  "fpn (a detector's dict of FPN maps) or HxW (the last H*W tokens)")
       ->capture_default_str();
   cmd->add_option("--method", o.method, "CAM method: " + value_list(cam_method_names()))->capture_default_str();
   cmd->add_flag("--eigen-smooth", o.eigen_smooth, "pytorch-grad-cam's eigen_smooth: the weighted activations' first principal component instead of their sum");
@@ -54,6 +56,10 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   cmd->add_option("--colormap", o.colormap, "Colormap: " + value_list(colormap_names()) + " (jet is OpenCV's, as pytorch-grad-cam)")
       ->capture_default_str();
   cmd->add_option("--labels", o.labels, "Class names, one per line (ImageNet's are built in for 1000 classes)");
+  cmd->add_flag("--draw-boxes", o.draw_boxes, "Detectors: outline the detections scoring at least --box-threshold on the overlay");
+  cmd->add_option("--box-threshold", o.box_threshold, "Detectors: the score from which detections are listed and drawn")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
   cmd->add_option("--format", o.format, "text or json (predictions, layer, class and map statistics; one line per image in batch mode)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -191,17 +197,35 @@ void run_gradcam_command(const GradcamOptions& o) {
   if (!o.shard.empty()) throw Error::usage("--shard splits a batch; give a directory or a .txt list of images");
 
   // The image is read (and checked) before the model is loaded; preprocessing waits for the memory guard.
-  const PreprocessOptions pre = preprocess_options(o.image_options);
+  PreprocessOptions pre = preprocess_options(o.image_options);
   const Image image = load_image(o.image, image_limits(o.image_options));
   Model model = load_model(o.model, device);
+  if (model.takes_image_list()) {
+    // A detector (torchvision's forward(images: List[Tensor])) resizes and normalises each image itself:
+    // it gets the picture at its own size in [0, 1], as pytorch-grad-cam's detection tutorial feeds it,
+    // unless the image options say otherwise; and its best detection is explained unless --target says.
+    const ImageOptions& i = o.image_options;
+    if (i.input.empty() && i.resize == 0 && i.crop == 0 && i.mean.empty() && i.std.empty() && !i.no_normalize) {
+      pre.height = image.height;
+      pre.width = image.width;
+      pre.normalize = false;
+      print_note("'" + o.model + "' is a detector (its forward takes a list of images): the image goes in at its own size, " +
+                 std::to_string(image.width) + " x " + std::to_string(image.height) + ", in [0, 1]; the model resizes and normalises it");
+    }
+    if (o.target.target.empty() && !o.target.target_class) request.target = Target{TargetKind::kBox, std::nullopt, {}, std::nullopt};
+  }
   request.layer = o.layer == "auto" ? -1 : find_layer(model.tree(), o.layer, o.model);
   const ImageCams explained = run_cam_image(model, image, pre, request, o.batch_size);
   const Image& seen = explained.image.seen;
   const std::vector<CamResult>& cams = explained.cams;
   for (const auto& note : explained.notes) print_note(note);
   if (labels.empty() && cams.front().scores.size() == 1000) labels = imagenet_labels();
+  if (o.draw_boxes && request.target.kind != TargetKind::kBox) {
+    throw Error::usage("--draw-boxes draws a detector's boxes; '" + o.model + "' was explained for --target " + cams.front().target);
+  }
 
-  CamImageReport report{o.model, o.image, o.method, model.tree().nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels, o.metrics, {}};
+  CamImageReport report{o.model, o.image, o.method, model.tree().nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels, o.metrics, {},
+                        o.box_threshold};
   if (!o.metrics.empty()) report.metrics = cam_confidence(model, explained.image.input, cams, request);
   // In JSON mode the written paths go into the document instead of their own stdout lines.
   const bool json = o.format == "json";
@@ -216,7 +240,11 @@ void run_gradcam_command(const GradcamOptions& o) {
       json ? write_file_atomically(path, bytes) : write_output(path, bytes);
       mine.push_back(path);
     };
-    save(o.output, [&] { return encode_png(overlay_heatmap(seen, cam.map, o.image_weight, colormap)); });
+    save(o.output, [&] {
+      Image overlay = overlay_heatmap(seen, cam.map, o.image_weight, colormap);
+      if (o.draw_boxes) draw_detections(overlay, cam.detections, o.box_threshold);
+      return encode_png(overlay);
+    });
     save(o.heatmap, [&] { return encode_png(heatmap_image(cam.map, colormap)); });
     save(o.raw, [&] { return encode_npy_float32(cam.map.shape, cam.map.values.data()); });
   }

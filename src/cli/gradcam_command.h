@@ -30,6 +30,8 @@ struct GradcamOptions {
   float image_weight = 0.5f;
   std::string colormap = "jet";
   std::string labels;
+  bool draw_boxes = false;        ///< detectors: outline the detections on the overlay
+  float box_threshold = 0.5f;     ///< detectors: the score from which detections are listed and drawn
   std::string format = "text";
   int batch_size = 16;     ///< images per forward in batch mode; ScoreCAM's masked inputs per forward
   std::string shard;       ///< "I/N": this process takes every N-th image from the I-th

@@ -34,12 +34,44 @@ class ActivationLeaf : public ReturnHook {
     at::GradMode::set_enabled(true);  // until the forward ends: run_forward's guard restores the mode
     return leaf_.clone();
   }
+  // A layer that returns a dict of maps (a detector's FPN) is read, not made a leaf: its maps are
+  // kept in the dict's order for the gradient-free methods (pytorch-grad-cam records no gradient for
+  // a dict either).
+  void on_output(int node, const c10::IValue& output) override {
+    if (node != node_ || leaf_.defined() || !maps_.empty() || !output.isGenericDict()) return;
+    for (const auto& item : output.toGenericDict()) {
+      if (!item.value().isTensor() || item.value().toTensor().dim() != 4) {
+        maps_.clear();
+        return;
+      }
+      keys_.push_back(item.key().isString() ? item.key().toStringRef() : std::to_string(maps_.size()));
+      maps_.push_back(item.value().toTensor().detach());
+    }
+  }
   const at::Tensor& leaf() const { return leaf_; }
+  const std::vector<at::Tensor>& maps() const { return maps_; }
+  const std::vector<std::string>& keys() const { return keys_; }
 
  private:
   int node_;
   at::Tensor leaf_;
+  std::vector<at::Tensor> maps_;
+  std::vector<std::string> keys_;
 };
+
+// pytorch-grad-cam's fasterrcnn_reshape_transform: every map's absolute value resized (bilinear,
+// align_corners=False) to the "pool" map's size, or the last map's, then concatenated over channels.
+at::Tensor fpn_maps(const std::vector<at::Tensor>& maps, const std::vector<std::string>& keys) {
+  at::Tensor size_of = maps.back();
+  for (std::size_t i = 0; i < maps.size(); ++i) {
+    if (keys[i] == "pool") size_of = maps[i];
+  }
+  std::vector<at::Tensor> resized;
+  for (const at::Tensor& m : maps) {
+    resized.push_back(at::upsample_bilinear2d(m.abs().to(at::kFloat), {size_of.size(2), size_of.size(3)}, /*align_corners=*/false));
+  }
+  return at::cat(resized, 1);
+}
 
 // What a method's map step gets: the layer's activations A [N, C, h, w] (float), their gradients G
 // (defined when the method needs gradients), and for ScoreCAM the masked inputs' scores [N, C, K] and
@@ -339,7 +371,18 @@ CamMethod parse_cam_method(std::string_view name) {
   return static_cast<CamMethod>(name_index(cam_method_names(), name, "--method"));
 }
 
-int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& known_calls, const Reshape& reshape) {
+int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& known_calls, const Reshape& reshape,
+                   bool gradients) {
+  // A detector's backbone: its dict of FPN maps for the methods that read activations only; below it,
+  // in its feature extractor (torchvision's backbone.body), the layer that returns last for the others.
+  int under = 0;
+  if (model.takes_image_list() && (reshape.kind == ReshapeKind::kAuto || reshape.kind == ReshapeKind::kFpn)) {
+    const std::vector<ModuleNode>& nodes = model.tree().nodes;
+    for (std::size_t i = 1; i < nodes.size(); ++i) {
+      if (nodes[i].path == "backbone" && !gradients) return static_cast<int>(i);
+      if (nodes[i].path == "backbone.body" || (nodes[i].path == "backbone" && under == 0)) under = static_cast<int>(i);
+    }
+  }
   std::vector<ModuleCall> ran;
   if (known_calls.empty()) {
     CaptureOptions o = options_for(input);
@@ -356,6 +399,12 @@ int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<Modu
       return Layout::Kind::kNone;  // an explicit --reshape that does not fit this call
     }
   };
+  auto inside = [&](int node, int ancestor) {
+    for (int n = node; n >= 0; n = tree.nodes.at(static_cast<std::size_t>(n)).parent) {
+      if (n == ancestor) return n != node;
+    }
+    return false;
+  };
   auto is_attention = [&](int node) { return tree.nodes.at(static_cast<std::size_t>(node)).class_name.find("Attention") != std::string::npos; };
   auto inside_attention = [&](int node) {
     for (int n = node; n >= 0; n = tree.nodes.at(static_cast<std::size_t>(n)).parent) {
@@ -369,6 +418,7 @@ int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<Modu
     int chosen = -1, chosen_order = -1;
     for (const ModuleCall& call : calls) {
       if (!call.finished || call.node == 0 || call.finish_order >= before_order || call.finish_order <= chosen_order) continue;
+      if (under > 0 && !inside(call.node, under)) continue;
       const Layout::Kind kind = layout_of(call);
       if (kind == Layout::Kind::kNone || (tokens_only && (kind != Layout::Kind::kTokens || inside_attention(call.node)))) continue;
       chosen = call.node;
@@ -418,27 +468,67 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
   const int64_t n = batch.shape.at(0);
   const int64_t H = batch.shape.at(2), W = batch.shape.at(3);
 
-  const at::Tensor out = target_output(impl, run.output, n, target, "CAMs");
-  const at::Tensor& A = leaf.leaf();
-  const std::vector<int64_t> layer_shape = A.sizes().vec();
-  const Layout layout = read_layout(layer_shape, request.reshape, H, W);
+  const bool box = target.kind == TargetKind::kBox;
+  std::vector<DetectionTensors> detections;
+  at::Tensor out;
+  if (box) {
+    detections = detections_of(impl, run.output, n, "CAMs");
+  } else {
+    out = target_output(impl, run.output, n, target, "CAMs");
+  }
+  std::vector<std::string> notes = std::move(run.notes);
+  const MethodRow& method = method_row(request.method);
+  at::Tensor A;
+  Layout layout;
+  std::vector<int64_t> layer_shape;
+  if (leaf.leaf().defined()) {
+    A = leaf.leaf();
+    layer_shape = A.sizes().vec();
+    layout = read_layout(layer_shape, request.reshape, H, W);
+  } else if (!leaf.maps().empty()) {
+    std::string shapes;
+    for (std::size_t i = 0; i < leaf.maps().size(); ++i) {
+      shapes += (i ? ", " : "") + leaf.keys()[i] + ": " + shape_to_string(leaf.maps()[i].sizes().vec());
+    }
+    const std::string returns = "layer '" + layer_name + "' returns a dict of " + std::to_string(leaf.maps().size()) + " maps (" + shapes + ")";
+    if (request.reshape.kind != ReshapeKind::kAuto && request.reshape.kind != ReshapeKind::kFpn) {
+      throw Error::usage(returns + "; --reshape fpn (or auto) reads it");
+    }
+    if (method.info.needs_gradients) {
+      throw Error::usage(method.info.name + " needs the gradient of the layer's output, and " + returns +
+                         ", whose gradients are not recorded (nor in pytorch-grad-cam); give --method eigencam or kpca_cam, "
+                         "or a layer that returns one tensor (e.g. backbone.body.layer4)");
+    }
+    A = fpn_maps(leaf.maps(), leaf.keys());
+    layer_shape = A.sizes().vec();
+    layout = Layout{Layout::Kind::kNchw, 0, A.size(2), A.size(3), A.size(1)};
+    notes.push_back(returns + ", read as their absolute values resized to " + std::to_string(A.size(2)) + " x " + std::to_string(A.size(3)) +
+                    " and concatenated (--reshape fpn)");
+  } else {
+    throw layer_did_not_run(impl, request.layer);
+  }
   if (layout.kind == Layout::Kind::kNone || A.size(0) != n) {
     throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(layer_shape) +
                                       ", which has no spatial layout; pick a convolution or pooling layer, or give --reshape");
   }
-  std::vector<std::string> notes = std::move(run.notes);
   if (layout.kind != Layout::Kind::kNchw) notes.push_back("layer '" + layer_name + "' outputs " + layout.describe(layer_shape));
-  const at::Tensor detached = out.detach().to(at::kCPU, at::kFloat).contiguous();
-  const bool keep_scores = detached.dim() == 2;
-  const int num_classes = detached.dim() >= 2 ? static_cast<int>(detached.size(1)) : 1;
+  const at::Tensor detached = box ? at::Tensor() : out.detach().to(at::kCPU, at::kFloat).contiguous();
+  const bool keep_scores = !box && detached.dim() == 2;
+  const int num_classes = !box && detached.dim() >= 2 ? static_cast<int>(detached.size(1)) : 1;
   if (request.top_k > num_classes) {
     throw Error::usage("--top-k " + std::to_string(request.top_k) + " is more than the model's " + std::to_string(num_classes) +
                        " classes");
   }
-  // What to explain: rank r of image i is targets[r][i].
+  // What to explain: rank r of image i is targets[r][i] (for a box target, the box resolved[i]).
   const int ranks = std::max(1, request.top_k);
   std::vector<std::vector<int64_t>> targets(static_cast<std::size_t>(ranks));
+  std::vector<Target> resolved;
   for (int64_t i = 0; i < n; ++i) {
+    if (box) {
+      resolved.push_back(resolve_box_target(detections[static_cast<std::size_t>(i)], target));
+      targets[0].push_back(*resolved.back().index);
+      continue;
+    }
     if (request.top_k > 0) {
       const at::Tensor best = std::get<1>(detached[i].topk(request.top_k));
       for (int r = 0; r < ranks; ++r) targets[static_cast<std::size_t>(r)].push_back(best[r].item<int64_t>());
@@ -451,7 +541,6 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
   }
 
   std::vector<CamResult> results(static_cast<std::size_t>(n * ranks));
-  const MethodRow& method = method_row(request.method);
   MapInputs in;
   in.A = to_nchw(A.detach().to(at::kFloat), layout);
   if (request.method == CamMethod::kScoreCam) {
@@ -460,9 +549,16 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
   }
   for (int r = 0; r < ranks; ++r) {
     const at::Tensor indices = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong);
-    in.targets = indices.to(out.device());
-    const at::Tensor masks = target.kind == TargetKind::kSegmentation ? segmentation_masks(out, target, indices) : at::Tensor();
-    const at::Tensor score = target_scores(out, target, indices, masks);
+    in.targets = indices.to(A.device());
+    at::Tensor score;
+    if (box) {
+      std::vector<at::Tensor> per_image;
+      for (int64_t i = 0; i < n; ++i) per_image.push_back(box_score(detections[static_cast<std::size_t>(i)], resolved[static_cast<std::size_t>(i)]));
+      score = at::stack(per_image);
+    } else {
+      const at::Tensor masks = target.kind == TargetKind::kSegmentation ? segmentation_masks(out, target, indices) : at::Tensor();
+      score = target_scores(out, target, indices, masks);
+    }
     if (method.info.needs_gradients) {
       // One forward serves every rank; the graph is kept until the last.
       in.G = to_nchw(gradient_of(score.sum(), A,
@@ -489,7 +585,8 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
         result.scores.assign(row, row + num_classes);
       }
       result.target_class = static_cast<int>(targets[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)]);
-      result.target = target_text(target, result.target_class);
+      result.target = target_text(box ? resolved[static_cast<std::size_t>(i)] : target, result.target_class);
+      if (box) result.detections = detection_records(detections[static_cast<std::size_t>(i)]);
       result.target_score = values[i].item<float>();
       const at::Tensor low = scale_min_max(at::relu(raw[i]));
       at::Tensor full = at::upsample_bilinear2d(low.unsqueeze(0).unsqueeze(0), {H, W}, /*align_corners=*/false)[0][0];

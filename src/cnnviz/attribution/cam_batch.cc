@@ -73,7 +73,7 @@ CamBatchTotals run_cam_batch(Model& model, const std::vector<BatchItem>& items, 
       const int64_t one = batch.shape[1] * batch.shape[2] * batch.shape[3];
       const FloatArray first{{1, batch.shape[1], batch.shape[2], batch.shape[3]},
                              std::vector<float>(batch.values.begin(), batch.values.begin() + one)};
-      cam.layer = totals.layer = auto_cam_layer(model, first, memory.calls, cam.reshape);
+      cam.layer = totals.layer = auto_cam_layer(model, first, memory.calls, cam.reshape, cam_methods().at(static_cast<std::size_t>(cam.method)).needs_gradients);
     }
     const std::vector<CamResult> cams = compute_cams(model, batch, cam, {}, request.batch_size);
     const std::vector<CamConfidence> confidence = request.metrics ? cam_confidence(model, batch, cams, cam) : std::vector<CamConfidence>{};

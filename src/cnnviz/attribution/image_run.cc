@@ -21,7 +21,8 @@ ImageCams run_cam_image(Model& model, const Image& image, const PreprocessOption
   request.input_checked = true;
   out.notes = memory.notes;
   out.image = prepare_image(image, pre);
-  if (request.layer < 0) request.layer = auto_cam_layer(model, out.image.input, memory.calls, request.reshape);
+  if (request.layer < 0) request.layer = auto_cam_layer(model, out.image.input, memory.calls, request.reshape,
+                                                       cam_methods().at(static_cast<std::size_t>(request.method)).needs_gradients);
   out.layer = request.layer;
   out.cams = compute_cams(model, out.image.input, request, {request.target.index}, score_batch_size);
   append(out.notes, out.cams.front().notes);

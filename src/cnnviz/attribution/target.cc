@@ -3,7 +3,11 @@
 
 #include "cnnviz/target.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "cnnviz/error.h"
 #include "cnnviz/input_spec.h"
@@ -11,7 +15,8 @@
 namespace cnnviz {
 namespace {
 
-constexpr const char* kTargetForms = "class, class:K, softmax, softmax:K, seg:K, seg:auto, seg:K:MASK.png or output:I";
+constexpr const char* kTargetForms =
+    "class, class:K, softmax, softmax:K, seg:K, seg:auto, seg:K:MASK.png, output:I, box, box:K or box:K:X1,Y1,X2,Y2";
 
 std::optional<int> parse_index(std::string_view text, std::string_view whole) {
   int value = -1;
@@ -48,6 +53,33 @@ std::optional<Layout> token_grid(const std::vector<int64_t>& s, int64_t height, 
   return std::nullopt;
 }
 
+// X1,Y1,X2,Y2 in pixels, x1 < x2 and y1 < y2.
+std::array<float, 4> parse_box(std::string_view text, std::string_view whole) {
+  std::array<float, 4> box{};
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::size_t comma = i < 3 ? text.find(',', start) : text.size();
+    const std::string part(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    char* end = nullptr;
+    const float value = part.empty() ? 0.0f : std::strtof(part.c_str(), &end);
+    if (part.empty() || comma == std::string_view::npos || end != part.c_str() + part.size() || !std::isfinite(value)) {
+      throw Error::usage("--target '" + std::string(whole) + "': the box is not X1,Y1,X2,Y2 (four numbers in pixels)");
+    }
+    box[i] = value;
+    start = comma + 1;
+  }
+  if (!(box[0] < box[2] && box[1] < box[3])) {
+    throw Error::usage("--target '" + std::string(whole) + "': the box needs X1 < X2 and Y1 < Y2 (x1,y1 the top left corner)");
+  }
+  return box;
+}
+
+std::string number_text(float v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", static_cast<double>(v));
+  return buffer;
+}
+
 Error does_not_fit(const std::vector<int64_t>& shape, const std::string& what) {
   return Error::usage("the layer's output " + shape_to_string(shape) + " is not " + what +
                       "; give another --reshape (auto, none, vit, swin, HxW) or --layer");
@@ -81,6 +113,11 @@ Target parse_target(std::string_view text) {
       if (t.mask_path.empty()) throw Error::usage("--target '" + whole + "': the mask after seg:K: is empty; give a PNG file");
       if (!t.index) throw Error::usage("--target '" + whole + "': a mask needs a class, seg:K:MASK.png");
     }
+  } else if (kind == "box") {
+    t.kind = TargetKind::kBox;
+    const std::size_t second = rest.find(':');
+    if (colon != std::string_view::npos) t.index = parse_index(rest.substr(0, second), text);
+    if (second != std::string_view::npos) t.box = parse_box(rest.substr(second + 1), text);
   } else if (kind == "output") {
     t.kind = TargetKind::kOutput;
     t.index = colon == std::string_view::npos ? 0 : *parse_index(rest, text);
@@ -97,8 +134,21 @@ std::string target_text(const Target& target, int index) {
     case TargetKind::kSoftmax: return "softmax:" + i;
     case TargetKind::kSegmentation: return "seg:" + i + (target.mask_path.empty() ? "" : ":" + target.mask_path);
     case TargetKind::kOutput: return "output:" + i;
+    case TargetKind::kBox: {
+      if (!target.box) return "box:" + i;
+      const auto& b = *target.box;
+      return "box:" + i + ":" + number_text(b[0]) + "," + number_text(b[1]) + "," + number_text(b[2]) + "," + number_text(b[3]);
+    }
   }
   return i;
+}
+
+float box_iou(const std::array<float, 4>& a, const std::array<float, 4>& b) {
+  const float w = std::max(0.0f, std::min(a[2], b[2]) - std::max(a[0], b[0]));
+  const float h = std::max(0.0f, std::min(a[3], b[3]) - std::max(a[1], b[1]));
+  const float inter = w * h;
+  const float uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return uni > 0 ? inter / uni : 0.0f;
 }
 
 Reshape parse_reshape(std::string_view text) {
@@ -106,6 +156,7 @@ Reshape parse_reshape(std::string_view text) {
   if (text == "none") return {ReshapeKind::kNone};
   if (text == "vit") return {ReshapeKind::kVit};
   if (text == "swin") return {ReshapeKind::kSwin};
+  if (text == "fpn") return {ReshapeKind::kFpn};
   const std::size_t x = text.find('x');
   Reshape r{ReshapeKind::kGrid};
   if (x != std::string_view::npos) {
@@ -117,7 +168,7 @@ Reshape parse_reshape(std::string_view text) {
       return r;
     }
   }
-  throw Error::usage("--reshape '" + std::string(text) + "' is not auto, none, vit, swin or HxW (e.g. 14x14)");
+  throw Error::usage("--reshape '" + std::string(text) + "' is not auto, none, vit, swin, fpn or HxW (e.g. 14x14)");
 }
 
 std::string Layout::describe(const std::vector<int64_t>& shape) const {
@@ -168,6 +219,8 @@ Layout read_layout(const std::vector<int64_t>& s, const Reshape& reshape, int64_
       if (four && s[2] == reshape.rows && s[3] == reshape.cols) return {K::kNchw, 0, s[2], s[3], s[1]};
       throw does_not_fit(s, what);
     }
+    case ReshapeKind::kFpn:
+      throw does_not_fit(s, "a dict of maps (--reshape fpn reads what a detector's backbone returns, e.g. --layer backbone)");
   }
   return {};
 }

@@ -37,6 +37,35 @@ at::Tensor segmentation_masks(const at::Tensor& out, const Target& target, const
 /// `indices` [N] long; `masks` as segmentation_masks() gives them (seg only).
 at::Tensor target_scores(const at::Tensor& out, const Target& target, const at::Tensor& indices, const at::Tensor& masks = {});
 
+/// One image's detections in a torchvision detector's output, as tensors (the scores and boxes
+/// graph-attached when the forward recorded them).
+struct DetectionTensors {
+  at::Tensor boxes;   ///< [K, 4] x1, y1, x2, y2
+  at::Tensor labels;  ///< [K]
+  at::Tensor scores;  ///< [K]
+};
+
+/// True when `output` is a detector's: a list of dicts with "boxes", "labels" and "scores" (eager and
+/// traced), or a scripted detector's (losses, detections) tuple.
+bool is_detector_output(const c10::IValue& output);
+
+/// The detections of each of the n images in `output`. Error(kData) when it is not a detector's output,
+/// saying that `explainers` of a box explain detectors.
+std::vector<DetectionTensors> detections_of(const Model::Impl& impl, const c10::IValue& output, int64_t n, const std::string& explainers);
+
+/// Plain records of `d` (CPU floats), best score first as the detector returns them.
+std::vector<Detection> detection_records(const DetectionTensors& d);
+
+/// A box target made concrete for one image: `target` itself when it has a box; else the box and label
+/// of the image's best detection (of label target.index when given). Error(kData) when there is none.
+Target resolve_box_target(const DetectionTensors& d, const Target& target);
+
+/// pytorch-grad-cam's FasterRCNNBoxScoreTarget for one image and a resolved box target: IoU + score of
+/// the detection whose IoU with the box is the highest, when that IoU is above 0.5 and its label is
+/// the target's; a 0-d, graph-attached tensor. Error(kData) naming the best overlap otherwise (the
+/// target is not detected: there is nothing to explain).
+at::Tensor box_score(const DetectionTensors& d, const Target& resolved);
+
 /// pytorch-grad-cam's scale_cam_image on one map: x - min, / (1e-7 + max).
 at::Tensor scale_min_max(const at::Tensor& m);
 

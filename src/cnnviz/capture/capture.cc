@@ -89,6 +89,7 @@ struct Recorder : CallObserver {
   }
 
   void on_exit(int node, const c10::IValue& out) override {
+    for (ReturnHook* hook : hooks) hook->on_output(node, out);
     if (open.empty()) return;
     ModuleCall& call = calls[static_cast<std::size_t>(open.back())];
     open.pop_back();

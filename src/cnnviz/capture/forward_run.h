@@ -26,6 +26,9 @@ class ReturnHook {
   /// the module sees it. Return a defined tensor to hand on instead of `x`, or an undefined one to leave
   /// `x` as it is; the hooks after this one see the replacement.
   virtual at::Tensor on_return(int node, const at::Tensor& x) = 0;
+  /// Module `node` has returned `output`, whatever its type (a dict of maps, a tuple), after on_return
+  /// replaced it if it was a tensor. Read-only: nothing is handed on.
+  virtual void on_output(int /*node*/, const c10::IValue& /*output*/) {}
 };
 
 /// What a forward needs besides its inputs.

@@ -24,6 +24,8 @@ const ModelFileInfo& Model::file() const { return impl_->file; }
 const ModuleTree& Model::tree() const { return impl_->tree(); }
 std::string Model::device_name() const { return impl_->device.str(); }
 
+bool Model::takes_image_list() const { return impl_->runtime->takes_image_list(); }
+
 std::string torch_error_message(const std::exception& e) {
   std::string text;
   if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {

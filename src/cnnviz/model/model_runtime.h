@@ -45,6 +45,9 @@ class ModelRuntime {
   virtual const ModuleTree& tree() const = 0;
   /// Throws Error(kData), naming the forward's arguments, unless `given` inputs fit its signature.
   virtual void check_input_count(std::size_t given) const = 0;
+  /// True when the forward takes a list of images (torchvision's detectors: forward(images: List[Tensor])),
+  /// each in [0, 1] at its own size.
+  virtual bool takes_image_list() const { return false; }
   /// The tensor `name` ("weight") held by the module of node `node`; undefined when it has none.
   virtual at::Tensor parameter(int node, const std::string& name) const = 0;
   /// Runs the model's forward on `inputs` (one tensor per argument, batch first; the runtime adapts

@@ -322,6 +322,12 @@ class TorchScriptRuntime : public ModelRuntime {
   const ModuleTree& tree() const override { return tree_; }
 
   void check_input_count(std::size_t given) const override { check_forward_inputs(module_, path_, given); }
+  bool takes_image_list() const override {
+    const auto& args = module_.get_method("forward").function().getSchema().arguments();
+    if (args.size() < 2) return false;
+    const auto list = args[1].type()->cast<c10::ListType>();
+    return list && list->getElementType()->isSubtypeOf(*c10::TensorType::get());
+  }
 
   at::Tensor parameter(int node, const std::string& name) const override {
     const torch::jit::Module& m = modules_.at(static_cast<std::size_t>(node));

@@ -1,6 +1,8 @@
 #include "cnnviz/overlay.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 
 #include "cnnviz/error.h"
 
@@ -37,6 +39,37 @@ Image overlay_heatmap(const Image& image, const FloatArray& map, float image_wei
     out.pixels[i] = static_cast<uint8_t>(std::clamp(255.0f * v, 0.0f, 255.0f));
   }
   return out;
+}
+
+void draw_detections(Image& image, const std::vector<Detection>& detections, float threshold) {
+  if (image.channels != 3) return;
+  // Distinct, saturated colours that stay apart in grey too (dark, light, mid).
+  static const uint8_t palette[][3] = {{230, 25, 75}, {255, 225, 25}, {0, 130, 200}, {60, 180, 75}, {245, 130, 48},
+                                       {145, 30, 180}, {70, 240, 240}, {240, 50, 230}, {255, 255, 255}, {0, 0, 0}};
+  auto plot = [&](int x, int y, const uint8_t* c) {
+    if (x < 0 || y < 0 || x >= image.width || y >= image.height) return;
+    uint8_t* p = &image.pixels[(static_cast<std::size_t>(y) * static_cast<std::size_t>(image.width) + static_cast<std::size_t>(x)) * 3];
+    p[0] = c[0];
+    p[1] = c[1];
+    p[2] = c[2];
+  };
+  auto to_pixel = [](float v, int limit) { return static_cast<int>(std::clamp(std::floor(v), -1.0f, static_cast<float>(limit))); };
+  for (const Detection& d : detections) {
+    if (d.score < threshold) continue;
+    const uint8_t* colour = palette[static_cast<std::size_t>(std::abs(d.label)) % (sizeof palette / sizeof palette[0])];
+    const int x1 = to_pixel(d.box[0], image.width), y1 = to_pixel(d.box[1], image.height);
+    const int x2 = to_pixel(d.box[2], image.width), y2 = to_pixel(d.box[3], image.height);
+    for (int t = 0; t < 2; ++t) {
+      for (int x = x1; x <= x2; ++x) {
+        plot(x, y1 + t, colour);
+        plot(x, y2 - t, colour);
+      }
+      for (int y = y1; y <= y2; ++y) {
+        plot(x1 + t, y, colour);
+        plot(x2 - t, y, colour);
+      }
+    }
+  }
 }
 
 }  // namespace cnnviz

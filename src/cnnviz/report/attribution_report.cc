@@ -42,6 +42,12 @@ std::string cam_metrics_text(const CamConfidence& c, const std::vector<std::stri
   return text + "\n";
 }
 
+namespace {
+
+bool is_box_report(const CamImageReport& report) { return !report.cams.empty() && report.cams.front().target.rfind("box", 0) == 0; }
+
+}  // namespace
+
 nlohmann::ordered_json cam_image_json(const CamImageReport& report) {
   auto cams = nlohmann::ordered_json::array();
   std::vector<std::string> all;
@@ -59,14 +65,24 @@ nlohmann::ordered_json cam_image_json(const CamImageReport& report) {
     if (r < report.metrics.size()) cams.back()["metrics"] = cam_metrics_json(report.metrics[r], report.metric_names);
   }
   const std::vector<float> scores = report.cams.empty() ? std::vector<float>{} : report.cams.front().scores;
-  return {{"model", report.model},
-          {"image", report.image},
-          {"method", report.method},
-          {"layer", report.layer.path},
-          {"layer_class", report.layer.class_name},
-          {"predictions", predictions_json(top_predictions(scores, 5, report.labels))},
-          {"cams", cams},
-          {"outputs", all}};
+  nlohmann::ordered_json doc = {{"model", report.model},
+                                {"image", report.image},
+                                {"method", report.method},
+                                {"layer", report.layer.path},
+                                {"layer_class", report.layer.class_name},
+                                {"predictions", predictions_json(top_predictions(scores, 5, report.labels))},
+                                {"cams", cams},
+                                {"outputs", all}};
+  if (is_box_report(report)) {
+    auto detections = nlohmann::ordered_json::array();
+    for (const Detection& d : report.cams.front().detections) {
+      if (d.score < report.detection_threshold) continue;
+      detections.push_back({{"label", d.label}, {"name", label_of(d.label, report.labels)}, {"score", d.score}, {"box", d.box}});
+    }
+    doc["detections"] = detections;
+    doc["detections_total"] = report.cams.front().detections.size();
+  }
+  return doc;
 }
 
 std::string cam_image_text(const CamImageReport& report) {
@@ -83,8 +99,18 @@ std::string cam_image_text(const CamImageReport& report) {
   for (std::size_t r = 0; r < report.metrics.size(); ++r) {
     metrics += (report.metrics.size() > 1 ? fmt::format("rank {} ", r + 1) : "") + cam_metrics_text(report.metrics[r], report.metric_names);
   }
-  return fmt::format("layer {} ({}), {}\n", report.layer.path, report.layer.class_name, what) + metrics +
-         predictions_text(top_predictions(scores, 5, report.labels));
+  const std::string head = fmt::format("layer {} ({}), {}\n", report.layer.path, report.layer.class_name, what) + metrics;
+  if (!is_box_report(report)) return head + predictions_text(top_predictions(scores, 5, report.labels));
+  const std::vector<Detection>& all = report.cams.front().detections;
+  std::string lines;
+  std::size_t shown = 0;
+  for (const Detection& d : all) {
+    if (d.score < report.detection_threshold) continue;
+    ++shown;
+    lines += fmt::format("  {} score {:.4f} box {:.1f},{:.1f},{:.1f},{:.1f}\n", class_text(d.label, report.labels), d.score, d.box[0], d.box[1],
+                         d.box[2], d.box[3]);
+  }
+  return head + fmt::format("detections with score >= {:g}: {} of {}\n", report.detection_threshold, shown, all.size()) + lines;
 }
 
 nlohmann::ordered_json saliency_json(const SaliencyReport& report) {
