@@ -197,6 +197,9 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
   if (request.samples < 1 || request.samples > 10000) throw Error::usage("--samples must be 1 to 10000");
   if (!(request.noise >= 0 && request.noise <= 10)) throw Error::usage("--noise must be 0 to 10 (a share of the input's range)");
   if (request.batch_size < 1) throw Error::usage("--batch-size must be at least 1");
+  if (request.target.kind == TargetKind::kBox) {
+    throw Error::usage("--target box: saliency maps of a detector's box are not there yet; explain it with cnnviz gradcam --target box");
+  }
   Model::Impl& impl = model.impl();
   const ReluBackward relu = request.method == SaliencyMethod::kGuided            ? ReluBackward::kGuided
                             : request.method == SaliencyMethod::kGuidedFlashTorch ? ReluBackward::kGuidedTimesOutput

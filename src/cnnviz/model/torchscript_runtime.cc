@@ -10,6 +10,7 @@
 // traps.
 
 #include "model/torchscript_runtime.h"
+#include "model/torchvision_autograd.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -276,6 +277,7 @@ torch::jit::Module torch_load(const std::string& path, const std::string& source
     try {
       torch::jit::Module module = torch::jit::load(source, device);
       module.eval();
+      add_missing_torchvision_autograd();
       return module;
     } catch (const std::exception& e) {
       const std::string op = unknown_operator(e.what());
