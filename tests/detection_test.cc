@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -138,5 +139,48 @@ TEST_CASE("Faster R-CNN: wrong targets and layers are one-line errors", "[target
   // --layer auto picks the backbone for EigenCAM and its feature extractor's last layer for Grad-CAM.
   CHECK(model.tree().nodes.at(static_cast<std::size_t>(auto_cam_layer(model, input, {}, {}, false))).path == "backbone");
   CHECK(model.tree().nodes.at(static_cast<std::size_t>(auto_cam_layer(model, input, {}, {}, true))).path == "backbone.body.layer4");
+}
+// The command as the README shows it: a detector gets its picture as it is and its best detection by
+// default, lists the detections it found, and draws them on the overlay; a gradient method at the
+// backbone's dict is refused in one line.
+TEST_CASE("cli: gradcam on Faster R-CNN lists and draws its detections", "[cli][target][models][modern]") {
+  const nlohmann::json doc = nlohmann::json::parse(test::read_file(test::golden_path("detection/cases.json")));
+  const std::string model = test::model_path("fasterrcnn_resnet50_fpn.script.pt");
+  const std::string image = test::golden_path("cam/input.png");
+  test::TempDir dir;
+  auto r = test::run_cnnviz({"gradcam", model, image, "--method", "eigencam", "--draw-boxes", "--box-threshold", "0.8", "--threads", "1",
+                             "-o", dir.file("det.png"), "--raw", dir.file("det.npy"), "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("is a detector"));
+  const auto out = nlohmann::json::parse(r.out);
+  CHECK(out["layer"] == "backbone");
+  CHECK(out["detections_total"] == doc["detections"]["scores"].size());
+  std::size_t above = 0;
+  for (const auto& s : doc["detections"]["scores"]) above += s.get<float>() >= 0.8f;
+  CHECK(out["detections"].size() == above);
+  CHECK(out["cams"][0]["target"].get<std::string>().rfind("box:" + std::to_string(doc["cases"][0]["label"].get<int>()) + ":", 0) == 0);
+  // The map is case 0's (EigenCAM at the backbone, read as fpn), and the boxes are drawn over the overlay.
+  CHECK(test::max_abs_diff(test::load_npy_float32(dir.file("det.npy")), test::load_npy_float32(test::golden_path("detection/case0.npy"))) <= 1e-5);
+  r = test::run_cnnviz({"gradcam", model, image, "--method", "eigencam", "-o", dir.file("plain.png")});
+  REQUIRE(r.exit_code == 0);
+  CHECK(test::read_file(dir.file("plain.png")) != test::read_file(dir.file("det.png")));
+
+  // Each error is one line after the notes on what the run decided (the detector's input, the layer).
+  auto check_failure = [&](const std::vector<std::string>& args, int code, const std::vector<std::string>& mentions) {
+    const auto failed = test::run_cnnviz(args);
+    INFO(failed.err);
+    CHECK(failed.exit_code == code);
+    CHECK(failed.out.empty());
+    std::size_t errors = 0;
+    for (std::size_t at = failed.err.find("cnnviz: error:"); at != std::string::npos; at = failed.err.find("cnnviz: error:", at + 1)) ++errors;
+    CHECK(errors == 1);
+    CHECK(failed.err.find("frame #") == std::string::npos);
+    for (const auto& m : mentions) CHECK_THAT(failed.err, Catch::Contains(m));
+  };
+  check_failure({"gradcam", model, image, "--layer", "backbone", "-o", dir.file("x.png")}, 2, {"returns a dict of 5 maps", "--method eigencam"});
+  check_failure({"gradcam", model, image, "--class", "3", "-o", dir.file("x.png")}, 5, {"a detector's", "--target box"});
+  check_failure({"saliency", model, image, "--target", "box", "-o", dir.file("x.png")}, 2, {"--target box", "not there yet"});
+  CHECK(!std::ifstream(dir.file("x.png")).good());
 }
 #endif
