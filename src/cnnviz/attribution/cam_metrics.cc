@@ -92,7 +92,7 @@ namespace {
 
 // The ROAD figures among `names` of every map: per map and metric, a generator seeded with road.seed, the
 // images of its percentiles (road: least relevant first, then most, as ROADCombined calls them) and
-// one forward of them. Each percentile's figure is score_after - score in float32, as pytorch-grad-cam's;
+// one forward per pass. Each percentile's figure is score_after - score in float32, as pytorch-grad-cam's;
 // their mean is taken in double.
 void road_confidence(Model::Impl& impl, const FloatArray& batch, const std::vector<CamResult>& cams, const CamRequest& request,
                      const std::vector<std::string>& names, const RoadOptions& road, std::vector<CamConfidence>& out) {
@@ -104,15 +104,13 @@ void road_confidence(Model::Impl& impl, const FloatArray& batch, const std::vect
     const std::size_t first = (static_cast<int64_t>(m) / ranks) * image_size;
     const FloatArray image{{c, h, w}, std::vector<float>(batch.values.begin() + static_cast<std::ptrdiff_t>(first),
                                                          batch.values.begin() + static_cast<std::ptrdiff_t>(first + image_size))};
-    // The mean over each pass's percentiles of score(imputed) - score.
-    auto mean_change = [&](const std::vector<at::Tensor>& images, std::size_t from, std::size_t count) {
-      const at::Tensor output = run_plain_forward(impl, at::stack(std::vector<at::Tensor>(images.begin() + static_cast<std::ptrdiff_t>(from),
-                                                                                          images.begin() + static_cast<std::ptrdiff_t>(from + count))),
-                                                  0, nullptr);
-      const at::Tensor index = at::full({static_cast<int64_t>(count)}, cam.target_class, at::kLong);
-      const at::Tensor after = target_scores(output, request.target, index).to(at::kCPU, at::kFloat).contiguous();
+    // The mean over one pass's images of score(imputed) - score.
+    auto mean_change = [&](const std::vector<at::Tensor>& images) {
+      const at::Tensor output = run_plain_forward(impl, at::stack(images), 0, nullptr);
+      const int64_t count = static_cast<int64_t>(images.size());
+      const at::Tensor after = target_scores(output, request.target, at::full({count}, cam.target_class, at::kLong)).to(at::kCPU, at::kFloat);
       double sum = 0;
-      for (std::size_t i = 0; i < count; ++i) sum += after[static_cast<int64_t>(i)].item<float>() - cam.target_score;
+      for (int64_t i = 0; i < count; ++i) sum += after[i].item<float>() - cam.target_score;
       return static_cast<float>(sum / static_cast<double>(count));
     };
     for (const std::string& name : names) {
@@ -121,16 +119,14 @@ void road_confidence(Model::Impl& impl, const FloatArray& batch, const std::vect
       at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(road.seed);
       CamConfidence& figures = out[m];
       if (name == "road-most") {
-        figures.road_most = mean_change(road_images(image, cam.map, percentiles, true, generator), 0, percentiles.size());
+        figures.road_most = mean_change(road_images(image, cam.map, percentiles, true, generator));
       } else if (name == "road-least") {
-        figures.road_least = mean_change(road_images(image, cam.map, percentiles, false, generator), 0, percentiles.size());
+        figures.road_least = mean_change(road_images(image, cam.map, percentiles, false, generator));
       } else {
-        std::vector<at::Tensor> images = road_images(image, cam.map, percentiles, false, generator);
+        // Both passes' noise from one generator, least relevant first (ROADCombined's order).
+        const std::vector<at::Tensor> least = road_images(image, cam.map, percentiles, false, generator);
         const std::vector<at::Tensor> most = road_images(image, cam.map, percentiles, true, generator);
-        images.insert(images.end(), most.begin(), most.end());
-        const float least_mean = mean_change(images, 0, percentiles.size());
-        const float most_mean = mean_change(images, percentiles.size(), percentiles.size());
-        figures.road = (least_mean - most_mean) / 2;
+        figures.road = (mean_change(least) - mean_change(most)) / 2;
       }
     }
   }
@@ -141,6 +137,8 @@ void road_confidence(Model::Impl& impl, const FloatArray& batch, const std::vect
 std::vector<CamConfidence> cam_confidence(Model& model, const FloatArray& batch, const std::vector<CamResult>& cams,
                                           const CamRequest& request, const std::vector<std::string>& names, const RoadOptions& road) {
   check_cam_metrics(cam_metric_names(), request.target);
+  check_cam_metrics(names, request.target);
+  check_road_options(names, road);
   const int64_t n = batch.shape.at(0), h = batch.shape.at(2), w = batch.shape.at(3);
   const int ranks = std::max(1, request.top_k);
   if (static_cast<int64_t>(cams.size()) != n * ranks) throw Error(ErrorKind::kInternal, "cam_confidence: one map per image and rank");
