@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "cnnviz/cam.h"
 #include "cnnviz/cam_metrics.h"
+#include "cnnviz/road.h"
 #include "cnnviz/error.h"
 #include "cnnviz/image.h"
 #include "cnnviz/layer_lookup.h"
@@ -260,9 +262,56 @@ TEST_CASE("every CAM method equals pytorch-grad-cam's own maps", "[cam][models]"
         CHECK(std::fabs(m.change - c["metrics"]["change"].get<float>()) <= 1e-5);
         CHECK(std::fabs(m.drop - c["metrics"]["drop"].get<float>()) <= 1e-5);
         CHECK(m.increase == c["metrics"]["increase"].get<float>());
+        // ROAD, on pytorch-grad-cam's own map (a threshold sits between two of its values, so a map
+        // equal to 1e-5 could still remove another pixel), with its seed (torch.manual_seed(0)) before
+        // each metric: the imputation and the noise are the same, so the figures agree to the model's
+        // float32 rounding (5e-9 measured; one ulp of a logit near 2.3 is 2.4e-7).
+        CamResult theirs = got;
+        theirs.map = test::load_npy_float32(test::golden_path("gradcam/" + c["map"].get<std::string>()));
+        const std::vector<std::string> road = {"road-most", "road-least", "road"};
+        for (const std::string suffix : {"", "@25,50,75"}) {
+          RoadOptions options;
+          if (!std::string(suffix).empty()) options.percentiles = {25, 50, 75};
+          const CamConfidence r = cam_confidence(model, input, {theirs}, request, road, options).at(0);
+          INFO("road percentiles " << suffix);
+          CHECK(std::fabs(r.road_most - c["metrics"]["road-most" + std::string(suffix)].get<float>()) <= 1e-6);
+          CHECK(std::fabs(r.road_least - c["metrics"]["road-least" + std::string(suffix)].get<float>()) <= 1e-6);
+          CHECK(std::fabs(r.road - c["metrics"]["road" + std::string(suffix)].get<float>()) <= 1e-6);
+        }
       }
     }
   }
   // Every method of the table has a case.
   for (const std::string& name : cam_method_names()) CHECK(methods.count(name) == 1);
+}
+
+// ROAD's pixel removal (numpy's percentile, ties removed) and its linear imputation, without the noise,
+// against pytorch-grad-cam's RemoveMostRelevantFirst / RemoveLeastRelevantFirst with
+// NoisyLinearImputer(noise=0) on case 0's map (SciPy's spsolve; scripts/make-gradcam-refs).
+TEST_CASE("ROAD's removal and linear imputation equal pytorch-grad-cam's", "[cam]") {
+  const FloatArray input = test::load_npy_float32(test::golden_path("gradcam/input32.npy"));
+  const FloatArray image{{3, 32, 32}, input.values};
+  const FloatArray map = test::load_npy_float32(test::golden_path("gradcam/case0.npy"));
+  for (const auto& [file, percentile, most_first] : {std::tuple<std::string, double, bool>{"road_most50.npy", 50, true}, {"road_least30.npy", 30, false}}) {
+    INFO(file);
+    const FloatArray expected = test::load_npy_float32(test::golden_path("gradcam/" + file));
+    const std::vector<uint8_t> removed = road_removed_pixels(map, percentile, most_first);
+    // The removed pixels are the ones that changed (none of them is imputed to exactly its old value).
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < removed.size(); ++i) {
+      const bool changed = expected.values[i] != input.values[i] || expected.values[1024 + i] != input.values[1024 + i];
+      CHECK(static_cast<bool>(removed[i]) == changed);
+      count += removed[i];
+    }
+    CHECK(count > 200);
+    CHECK(test::max_abs_diff(impute_linear(image, removed), expected) <= 1e-6);
+  }
+  // numpy's linear percentile in float32, from the upper value when the weight is at least 0.5.
+  CHECK(numpy_percentile({0.0f, 1.0f}, 50) == 0.5f);
+  CHECK(numpy_percentile({3.0f, 1.0f, 2.0f, 4.0f}, 100) == 4.0f);
+  CHECK(numpy_percentile({3.0f, 1.0f, 2.0f, 4.0f}, 0) == 1.0f);
+  // Every pixel removed (a constant map): no data, so 0 as SciPy gives.
+  const FloatArray flat{{32, 32}, std::vector<float>(1024, 0.0f)};
+  const FloatArray all = impute_linear(image, road_removed_pixels(flat, 80, true));
+  CHECK(std::all_of(all.values.begin(), all.values.end(), [](float v) { return v == 0; }));
 }

@@ -254,5 +254,62 @@ TEST_CASE("cli gradcam: --metrics per map and their sums over a batch", "[cli][c
   const auto& sums = lines[2]["aggregate"];
   CHECK(sums["maps"] == 2);
   CHECK(sums["change_sum"].get<double>() == Approx(lines[0]["metrics"]["change"].get<double>() + lines[1]["metrics"]["change"].get<double>()));
-  check_error({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "road", "--format", "json"}, 2, {"--metrics 'road' is not known"});
+  check_error({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "roads", "--format", "json"}, 2, {"--metrics 'roads' is not known"});
+}
+
+// ROAD (pytorch-grad-cam's figures are checked in cam_test.cc): its names in the JSON and the text, the
+// same figures in batch mode with their sums, --seed's effect and --road-percentiles' checks.
+TEST_CASE("cli gradcam: ROAD metrics", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string model = model_path("tiny_cnn.script.pt");
+  const std::string photo = model_path("references/photo.png"), gray = model_path("references/gray.png");
+  const std::vector<std::string> base = {"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "road-most,road-least,road"};
+  auto road_of = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--format", "json"});
+    const auto run = run_cnnviz(args);
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    return nlohmann::json::parse(run.out)["cams"][0]["metrics"];
+  };
+  const auto m = road_of({});
+  for (const char* name : {"road-most", "road-least", "road"}) CHECK(m.contains(name));
+  CHECK_FALSE(m.contains("change"));
+  CHECK(road_of({"--seed", "0"}) == m);
+  CHECK(road_of({"--seed", "1"})["road"] != m["road"]);
+  // One percentile: road-most and road-least are that percentile's figures, road half their difference.
+  const auto at50 = road_of({"--road-percentiles", "50"});
+  CHECK(at50["road"].get<double>() != m["road"].get<double>());
+  const auto text = run_cnnviz({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "road", "-o", dir.file("o.png")});
+  CHECK(text.out.find("metrics: road ") != std::string::npos);
+
+  const std::string list = dir.file("list.txt");
+  {
+    std::ofstream l(list);
+    l << photo << "\n" << gray << "\n";
+  }
+  const auto batch = run_cnnviz({"gradcam", model, list, "--input", "1,3,32,32", "--metrics", "road-most,road", "-o", dir.file("out"), "--format", "json",
+                                 "--batch-size", "2"});
+  INFO(batch.err);
+  REQUIRE(batch.exit_code == 0);
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(batch.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() == 3);
+  const auto& photo_line = lines[0]["image"] == photo ? lines[0] : lines[1];
+  REQUIRE(photo_line["image"] == photo);
+  // Each map is seeded alone, so a batch's figures are the single image's.
+  CHECK(photo_line["metrics"]["road"].get<double>() == Approx(m["road"].get<double>()).margin(1e-6));
+  CHECK(photo_line["metrics"]["road-most"].get<double>() == Approx(m["road-most"].get<double>()).margin(1e-6));
+  const auto& sums = lines[2]["aggregate"];
+  CHECK(sums["road_sum"].get<double>() == Approx(lines[0]["metrics"]["road"].get<double>() + lines[1]["metrics"]["road"].get<double>()));
+  CHECK(sums["road-most_mean"].get<double>() ==
+        Approx((lines[0]["metrics"]["road-most"].get<double>() + lines[1]["metrics"]["road-most"].get<double>()) / 2));
+  CHECK_FALSE(sums.contains("road-least_sum"));
+
+  check_error({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "road", "--road-percentiles", "10,120", "--format", "json"}, 2,
+              {"120 is not a percentile"});
+  check_error({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "drop", "--road-percentiles", "50", "--format", "json"}, 2,
+              {"--road-percentiles need a ROAD metric"});
 }

@@ -29,6 +29,8 @@ struct CamBatchRequest {
   float image_weight = 0.5f;
   Colormap colormap = Colormap::kJet;
   bool metrics = false;    ///< compute each map's faithfulness figures (cam_confidence): one more forward per chunk
+  std::vector<std::string> metric_names;  ///< with metrics: the names asked (the ROAD ones are computed only when named)
+  RoadOptions road;        ///< with a ROAD metric: its percentiles and seed
 };
 
 /// One outcome, reported as it happens: per image, or per image and rank with top-k. `item` points into

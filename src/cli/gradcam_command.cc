@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -44,10 +45,18 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   cmd->add_option("--method", o.method, "CAM method: " + value_list(cam_method_names()))->capture_default_str();
   cmd->add_flag("--eigen-smooth", o.eigen_smooth, "pytorch-grad-cam's eigen_smooth: the weighted activations' first principal component instead of their sum");
   cmd->add_flag("--aug-smooth", o.aug_smooth, "pytorch-grad-cam's aug_smooth: the mean map of 6 flipped and scaled copies of the image");
-  cmd->add_option("--seed", o.seed, "randomcam: numpy's seed of the random weights (np.random.seed)")->capture_default_str();
+  cmd->add_option("--seed", o.seed,
+                  "randomcam: numpy's seed of the random weights (np.random.seed); ROAD metrics: torch's seed of the imputation noise, "
+                  "set before each map's each metric (torch.manual_seed)")
+      ->capture_default_str();
   cmd->add_option("--metrics", o.metrics,
                   "Faithfulness of each map, as pytorch-grad-cam's metrics: comma list of change (CamMultImageConfidenceChange), "
-                  "drop (DropInConfidence), increase (IncreaseInConfidence); batch mode also prints their means")
+                  "drop (DropInConfidence), increase (IncreaseInConfidence), road-most (ROADMostRelevantFirst), road-least "
+                  "(ROADLeastRelevantFirst), road (ROADCombined); batch mode also prints their means")
+      ->delimiter(',');
+  cmd->add_option("--road-percentiles", o.road_percentiles,
+                  "Comma list of percentiles (0 to 100) for the ROAD metrics: road-most and road-least average over them, road combines "
+                  "them (default: 80 for road-most, 20 for road-least, 10,20,...,90 for road, as pytorch-grad-cam)")
       ->delimiter(',');
   cmd->add_option("-o,--output", o.output, "Overlay PNG (heatmap blended over the image); - for stdout");
   cmd->add_option("--heatmap", o.heatmap, "Also write the coloured map alone (PNG)");
@@ -121,6 +130,8 @@ void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap
   request.image_weight = o.image_weight;
   request.colormap = colormap;
   request.metrics = !o.metrics.empty();
+  request.metric_names = o.metrics;
+  request.road = RoadOptions{o.road_percentiles, o.seed};
   Model model = load_model(o.model, device);
   check_batch_settings(o.output, batch_settings(o, sha256_file(o.model)), o.overwrite);
   if (o.layer != "auto") request.cam.layer = find_layer(model.tree(), o.layer, o.model);
@@ -149,14 +160,24 @@ void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap
     // Sums and the count, so that the runs of several shards add up (docs/scale-out.md).
     const CamMetricTotals& m = totals.metrics;
     const double n = static_cast<double>(m.images);
+    // ROAD's sums only when asked (the others cost one forward and are always there).
+    std::vector<std::pair<std::string, double>> road_sums;
+    for (const auto& [name, sum] : {std::pair<std::string, double>{"road-most", m.road_most}, {"road-least", m.road_least}, {"road", m.road}}) {
+      if (std::find(o.metrics.begin(), o.metrics.end(), name) != o.metrics.end()) road_sums.emplace_back(name, sum);
+    }
     if (json) {
-      write_stdout(json_text(nlohmann::ordered_json{{"aggregate", {{"maps", m.images},
-                                                                   {"change_sum", m.change}, {"drop_sum", m.drop}, {"increase_sum", m.increase},
-                                                                   {"change_mean", m.change / n}, {"drop_mean", m.drop / n},
-                                                                   {"increase_mean", m.increase / n}}}}) + "\n");
+      nlohmann::ordered_json sums = {{"maps", m.images},
+                                     {"change_sum", m.change}, {"drop_sum", m.drop}, {"increase_sum", m.increase},
+                                     {"change_mean", m.change / n}, {"drop_mean", m.drop / n},
+                                     {"increase_mean", m.increase / n}};
+      for (const auto& [name, sum] : road_sums) sums[name + "_sum"] = sum;
+      for (const auto& [name, sum] : road_sums) sums[name + "_mean"] = sum / n;
+      write_stdout(json_text(nlohmann::ordered_json{{"aggregate", sums}}) + "\n");
     } else {
-      write_stdout(fmt::format("metrics over {} maps: change mean {:.6g}, drop mean {:.6g}, increase mean {:.6g}\n", m.images,
-                               m.change / n, m.drop / n, m.increase / n));
+      std::string road_means;
+      for (const auto& [name, sum] : road_sums) road_means += fmt::format(", {} mean {:.6g}", name, sum / n);
+      write_stdout(fmt::format("metrics over {} maps: change mean {:.6g}, drop mean {:.6g}, increase mean {:.6g}{}\n", m.images,
+                               m.change / n, m.drop / n, m.increase / n, road_means));
     }
   }
   if (totals.failed) {
@@ -176,6 +197,8 @@ void run_gradcam_command(const GradcamOptions& o) {
   request.aug_smooth = o.aug_smooth;
   request.seed = o.seed;
   check_cam_metrics(o.metrics, request.target);
+  const RoadOptions road{o.road_percentiles, o.seed};
+  check_road_options(o.metrics, road);
   request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
   if (o.output.empty() && o.heatmap.empty() && o.raw.empty() && o.format != "json") {
@@ -226,7 +249,7 @@ void run_gradcam_command(const GradcamOptions& o) {
 
   CamImageReport report{o.model, o.image, o.method, model.tree().nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels, o.metrics, {},
                         o.box_threshold};
-  if (!o.metrics.empty()) report.metrics = cam_confidence(model, explained.image.input, cams, request);
+  if (!o.metrics.empty()) report.metrics = cam_confidence(model, explained.image.input, cams, request, o.metrics, road);
   // In JSON mode the written paths go into the document instead of their own stdout lines.
   const bool json = o.format == "json";
   for (std::size_t r = 0; r < cams.size(); ++r) {

@@ -22,8 +22,9 @@ struct GradcamOptions {
   std::string method = "gradcam";
   bool eigen_smooth = false;
   bool aug_smooth = false;
-  uint64_t seed = 0;       ///< RandomCAM's numpy seed
-  std::vector<std::string> metrics;  ///< --metrics change,drop,increase
+  uint64_t seed = 0;       ///< RandomCAM's numpy seed, ROAD's torch seed
+  std::vector<std::string> metrics;  ///< --metrics change,drop,increase,road-most,road-least,road
+  std::vector<double> road_percentiles;  ///< --road-percentiles (empty: pytorch-grad-cam's defaults)
   std::string output;
   std::string heatmap;
   std::string raw;

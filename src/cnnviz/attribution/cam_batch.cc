@@ -76,7 +76,7 @@ CamBatchTotals run_cam_batch(Model& model, const std::vector<BatchItem>& items, 
       cam.layer = totals.layer = auto_cam_layer(model, first, memory.calls, cam.reshape, cam_methods().at(static_cast<std::size_t>(cam.method)).needs_gradients);
     }
     const std::vector<CamResult> cams = compute_cams(model, batch, cam, {}, request.batch_size);
-    const std::vector<CamConfidence> confidence = request.metrics ? cam_confidence(model, batch, cams, cam) : std::vector<CamConfidence>{};
+    const std::vector<CamConfidence> confidence = request.metrics ? cam_confidence(model, batch, cams, cam, request.metric_names, request.road) : std::vector<CamConfidence>{};
     for (std::size_t i = 0; i < chunk.size(); ++i) {
       const BatchItem& item = *chunk[i];
       try {

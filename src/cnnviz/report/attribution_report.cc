@@ -22,7 +22,12 @@ double mean_of(const FloatArray& a) {
 namespace {
 
 float metric_value(const CamConfidence& c, const std::string& name) {
-  return name == "change" ? c.change : name == "drop" ? c.drop : c.increase;
+  if (name == "change") return c.change;
+  if (name == "drop") return c.drop;
+  if (name == "increase") return c.increase;
+  if (name == "road-most") return c.road_most;
+  if (name == "road-least") return c.road_least;
+  return c.road;
 }
 
 }  // namespace
