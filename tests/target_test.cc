@@ -204,7 +204,8 @@ TEST_CASE("gradcam: targets and reshapes that do not fit, and a trace without at
   check({"gradcam", seg, photo, "--target", "class:1"}, 5, {"not class scores [N, K]", "--target seg:K"});
   check({"gradcam", seg, photo, "--target", "seg:21"}, 2, {"--target seg:21 is out of range", "21 classes (0 to 20)"});
   check({"gradcam", vit, photo, "--input", "1,3,32,32", "--target", "softmax:10"}, 2, {"--target softmax:10 is out of range"});
-  check({"gradcam", vit, photo, "--input", "1,3,32,32", "--target", "box:1:0,0,8,8"}, 2, {"'box:1:0,0,8,8' is not a target"});
+  check({"gradcam", vit, photo, "--input", "1,3,32,32", "--target", "box:1:0,0,8,8"}, 5, {"not a detector's boxes", "CAMs of a box explain detectors"});
+  check({"gradcam", vit, photo, "--input", "1,3,32,32", "--target", "bbox:1"}, 2, {"'bbox:1' is not a target"});
   check({"gradcam", seg, photo, "--target", "seg:1", "--top-k", "2"}, 2, {"--top-k ranks the classes"});
   check({"gradcam", seg, photo, "--target", "seg:auto", "--metrics", "drop"}, 2, {"--metrics take class, softmax and output targets; not --target seg:auto"});
   check({"gradcam", vit, photo, "--input", "1,3,32,32", "--layer", "conv_proj", "--reshape", "vit"}, 2, {"[1, 32, 4, 4] is not ViT tokens"});
