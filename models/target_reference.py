@@ -51,7 +51,13 @@ CASES = (
     ("swin_t", "features.7.1.norm1", "swin", "swin", "class", ("gradcam",), 224),
     ("deeplabv3_mobilenet_v3_large", "backbone.16", "auto", "none", "seg:auto", ("gradcam", "gradcamelementwise"), 224),
     ("lraspp_mobilenet_v3_large", "backbone.16", "none", "none", "seg:MASK", ("gradcam",), 224),
+    # MaxViT-T's last stage ([1, 512, 7, 7] after its grid attention), and seed 003's U-Net, whose
+    # output [1, 2, 388, 388] is smaller than its gray 572 x 572 input (unpadded convolutions).
+    ("maxvit_t", "blocks.3", "auto", "none", "class:24", ("gradcam", "eigencam"), 224),
+    ("unet", "relu9_2", "auto", "none", "seg:MASK", ("gradcam", "hirescam"), 572),
 )
+# Models that take one gray channel in [0, 1] (PIL's convert("L"), ToTensor, no normalisation).
+GRAY_MODELS = ("unet",)
 # Saliency with a target (cnnviz saliency --target): the plain gradient of the target's score with
 # respect to the input, by PyTorch's autograd on the eager model. (model, --target, image size).
 SALIENCY_CASES = (
@@ -122,10 +128,13 @@ def export_target_references(out_dir: Path, build: Callable[[str], torch.nn.Modu
 
     photo = Image.open(out_dir / "references" / "photo.png").convert("RGB")
     inputs: Dict[int, torch.Tensor] = {}
-    for size in sorted({case[6] for case in CASES}):
+    for size in sorted({case[6] for case in CASES if case[0] not in GRAY_MODELS}):
         transform = T.Compose([T.Resize((size, size)), T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
         inputs[size] = transform(photo).unsqueeze(0)
-        save_npy(f"input{size}.npy", inputs[size].numpy())
+        save_npy(input_name(size, False), inputs[size].numpy())
+    for size in sorted({case[6] for case in CASES if case[0] in GRAY_MODELS}):
+        inputs[-size] = T.Compose([T.Resize((size, size)), T.ToTensor()])(photo.convert("L")).unsqueeze(0)
+        save_npy(input_name(size, True), inputs[-size].numpy())
     mask_buffer = io.BytesIO()
     draw_mask(224, 224).save(mask_buffer, format="PNG")
     write_bytes(ref / "mask.png", mask_buffer.getvalue())
@@ -142,6 +151,10 @@ def export_target_references(out_dir: Path, build: Callable[[str], torch.nn.Modu
         torch.set_num_threads(threads)
 
 
+def input_name(size: int, gray: bool) -> str:
+    return f"input{size}{'gray' if gray else ''}.npy"
+
+
 def _export_cases(out_dir: Path, build, inputs, given_mask, save_npy, write_bytes, ref) -> None:
     models: Dict[str, torch.nn.Module] = {}
     cases: List[Dict[str, Any]] = []
@@ -150,16 +163,18 @@ def _export_cases(out_dir: Path, build, inputs, given_mask, save_npy, write_byte
             models[name] = build(name)
             scripted = torch.jit.load(str(out_dir / f"{name}.script.pt"))
             with torch.no_grad():
-                x = inputs[size]
+                x = inputs[-size if name in GRAY_MODELS else size]
                 got, want = scripted(x), models[name](x)
                 got = got["out"] if isinstance(got, dict) else got
                 want = want["out"] if isinstance(want, dict) else want
                 if not torch.allclose(got, want, rtol=1e-5, atol=1e-5):
                     raise RuntimeError(f"{name}.script.pt: output differs from the eager model's")
         model = models[name]
-        x = inputs[size]
+        gray = name in GRAY_MODELS
+        x = inputs[-size if gray else size]
         segmentation = target_text.startswith("seg")
-        forward = (lambda t, m=model: m(t)["out"]) if segmentation else model
+        # A dict output is read at "out" (pytorch-grad-cam's SegmentationModelOutputWrapper).
+        forward = (lambda t, m=model: (lambda o: o["out"] if isinstance(o, dict) else o)(m(t))) if segmentation else model
         with torch.no_grad():
             output = forward(x)[0]
         kind, _, rest = target_text.partition(":")
@@ -170,9 +185,14 @@ def _export_cases(out_dir: Path, build, inputs, given_mask, save_npy, write_byte
                 index = int(counts.argmax())
                 mask = (output.argmax(0) == index).float()
                 cnnviz_target = "seg:auto"
+            elif rest.isdigit():  # seg:K, the pixels where K is the arg-max
+                index = int(rest)
+                mask = (output.argmax(0) == index).float()
+                cnnviz_target = target_text
             else:  # the given mask: cnnviz reads the PNG
                 index = int(output.mean((1, 2))[1:].argmax()) + 1
-                mask = given_mask
+                # Resized to the output (nearest), as cnnviz reads the PNG: U-Net's is 388 x 388.
+                mask = torch.nn.functional.interpolate(given_mask[None, None], size=tuple(output.shape[-2:]), mode="nearest")[0, 0]
                 cnnviz_target = f"seg:{index}:MASK"
             target = lambda out, c=index, m=mask: (out[c, :, :] * m).sum()
         elif kind in ("class", "output"):
@@ -200,7 +220,7 @@ def _export_cases(out_dir: Path, build, inputs, given_mask, save_npy, write_byte
             save_npy(file_name, cam_map(method, activations, grads, (size, size))[0])
             files.append({"method": method, "map": file_name})
         cases.append({"model": name, "layer": layer, "reshape": reshape_text, "target": cnnviz_target,
-                      "index": index, "input": f"input{size}.npy", "maps": files,
+                      "index": index, "input": input_name(size, gray), "maps": files,
                       "layer_shape": list(activations.shape)})
     saliency: List[Dict[str, Any]] = []
     for number, (name, target_text, size) in enumerate(SALIENCY_CASES):
