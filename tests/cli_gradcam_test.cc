@@ -244,9 +244,7 @@ TEST_CASE("cli gradcam: --metrics per map and their sums over a batch", "[cli][c
   }
   const auto batch = run_cnnviz({"gradcam", model, list, "--input", "1,3,32,32", "--metrics", "change", "-o", dir.file("out"), "--format", "json"});
   REQUIRE(batch.exit_code == 0);
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(batch.out);
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  const std::vector<nlohmann::json> lines = json_lines(batch.out);
   REQUIRE(lines.size() == 3);
   const auto& photo_line = lines[0]["image"] == photo ? lines[0] : lines[1];
   REQUIRE(photo_line["image"] == photo);
@@ -293,9 +291,7 @@ TEST_CASE("cli gradcam: ROAD metrics", "[cli][cam][models]") {
                                  "--batch-size", "2"});
   INFO(batch.err);
   REQUIRE(batch.exit_code == 0);
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(batch.out);
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  const std::vector<nlohmann::json> lines = json_lines(batch.out);
   REQUIRE(lines.size() == 3);
   const auto& photo_line = lines[0]["image"] == photo ? lines[0] : lines[1];
   REQUIRE(photo_line["image"] == photo);
