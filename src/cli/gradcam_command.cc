@@ -43,6 +43,12 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
   cmd->add_flag("--eigen-smooth", o.eigen_smooth, "pytorch-grad-cam's eigen_smooth: the weighted activations' first principal component instead of their sum");
   cmd->add_flag("--aug-smooth", o.aug_smooth, "pytorch-grad-cam's aug_smooth: the mean map of 6 flipped and scaled copies of the image");
   cmd->add_option("--seed", o.seed, "randomcam: numpy's seed of the random weights (np.random.seed)")->capture_default_str();
+  cmd->add_option("--finer-alpha", o.finer_alpha, "finercam: how strongly the compared classes' scores are subtracted (alpha)")->capture_default_str();
+  cmd->add_option("--finer-compare", o.finer_compare,
+                  "finercam: the compared classes, as ranks by |score - the target's score| (0 is the target itself; comparison_categories)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--finer-base", o.finer_base, "finercam: the method that makes the map of its score (base_method)")->capture_default_str();
   cmd->add_option("--metrics", o.metrics,
                   "Faithfulness of each map, as pytorch-grad-cam's metrics: comma list of change (CamMultImageConfidenceChange), "
                   "drop (DropInConfidence), increase (IncreaseInConfidence); batch mode also prints their means")
@@ -73,27 +79,30 @@ namespace {
 // What decides an overlay's pixels besides the image (check_batch_settings keeps it in OUTDIR).
 nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string& model_sha256) {
   const ImageOptions& i = o.image_options;
-  return {{"schema", "cnnviz.gradcam-batch"},
-          {"schema_version", 1},
-          {"model_sha256", model_sha256},
-          {"layer", o.layer},
-          {"method", o.method},
-          {"eigen_smooth", o.eigen_smooth},
-          {"aug_smooth", o.aug_smooth},
-          {"seed", o.seed},
-          {"class", o.target.target_class ? nlohmann::ordered_json(*o.target.target_class) : nlohmann::ordered_json()},
-          {"target", o.target.target},
-          {"reshape", o.reshape},
-          {"top_k", o.top_k},
-          {"image_weight", o.image_weight},
-          {"colormap", o.colormap},
-          {"input", i.input},
-          {"resize", i.resize},
-          {"crop", i.crop},
-          {"interpolation", i.interpolation},
-          {"mean", i.mean},
-          {"std", i.std},
-          {"no_normalize", i.no_normalize}};
+  nlohmann::ordered_json settings = {{"schema", "cnnviz.gradcam-batch"},
+                                     {"schema_version", 1},
+                                     {"model_sha256", model_sha256},
+                                     {"layer", o.layer},
+                                     {"method", o.method},
+                                     {"eigen_smooth", o.eigen_smooth},
+                                     {"aug_smooth", o.aug_smooth},
+                                     {"seed", o.seed},
+                                     {"class", o.target.target_class ? nlohmann::ordered_json(*o.target.target_class) : nlohmann::ordered_json()},
+                                     {"target", o.target.target},
+                                     {"reshape", o.reshape},
+                                     {"top_k", o.top_k},
+                                     {"image_weight", o.image_weight},
+                                     {"colormap", o.colormap},
+                                     {"input", i.input},
+                                     {"resize", i.resize},
+                                     {"crop", i.crop},
+                                     {"interpolation", i.interpolation},
+                                     {"mean", i.mean},
+                                     {"std", i.std},
+                                     {"no_normalize", i.no_normalize}};
+  // Only FinerCAM's runs record its settings, so that the other methods' records stay as they were.
+  if (o.method == "finercam") settings.update({{"finer_alpha", o.finer_alpha}, {"finer_compare", o.finer_compare}, {"finer_base", o.finer_base}});
+  return settings;
 }
 
 // Batch mode: IMAGE is a directory or a list; -o is the output directory. The loop is run_cam_batch's;
@@ -169,6 +178,9 @@ void run_gradcam_command(const GradcamOptions& o) {
   request.eigen_smooth = o.eigen_smooth;
   request.aug_smooth = o.aug_smooth;
   request.seed = o.seed;
+  request.finer.alpha = o.finer_alpha;
+  request.finer.comparisons = o.finer_compare;
+  request.finer.base = parse_cam_method(o.finer_base);
   check_cam_metrics(o.metrics, request.target);
   request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
