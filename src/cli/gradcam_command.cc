@@ -22,6 +22,7 @@
 #include "cnnviz/model.h"
 #include "cnnviz/npy.h"
 #include "cnnviz/output_file.h"
+#include "cnnviz/name_table.h"
 #include "cnnviz/overlay.h"
 #include "cnnviz/preprocess.h"
 #include "cnnviz/sha256.h"
@@ -180,7 +181,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   request.seed = o.seed;
   request.finer.alpha = o.finer_alpha;
   request.finer.comparisons = o.finer_compare;
-  request.finer.base = parse_cam_method(o.finer_base);
+  request.finer.base = static_cast<CamMethod>(name_index(cam_method_names(), o.finer_base, "--finer-base"));
   check_cam_metrics(o.metrics, request.target);
   request.top_k = o.top_k;
   const Colormap colormap = parse_colormap(o.colormap);
