@@ -281,6 +281,8 @@ TEST_CASE("every CAM method equals pytorch-grad-cam's own maps", "[cam][models]"
   for (const auto& c : cases) {
     const std::string name = c["model"];
     if (name == "tiny_vit" && !CNNVIZ_TEST_MODERN_MODELS) continue;
+    // Trained here, and PyTorch 2.x trains other weights: the reference is made from 1.13's file.
+    if (name == "shapes_cnn" && CNNVIZ_TEST_MODERN_MODELS) continue;
     std::vector<std::string> files = {".script.pt", ".trace.pt"};
     if (CNNVIZ_TEST_MODERN_MODELS) files.push_back(".pt2");
     for (const std::string& file : files) {

@@ -47,7 +47,8 @@ class ActivationLeaf : public ReturnHook {
 // FullGrad's view of the forward, with the input as the autograd leaf: the output of each bias layer
 // (bias_layers()) is kept as autograd recorded it and a clone is handed on, so that its gradient is the
 // one at the layer's own output, before an in-place op after it (ResNet's ReLU(inplace=True) after a
-// BatchNorm) changes the tensor, as pytorch-grad-cam's tensor hook on that output sees it.
+// BatchNorm) changes the tensor. pytorch-grad-cam's tensor hook on that output sees the same gradient
+// (measured with PyTorch 2.14: a hook registered before an in-place ReLU gets d score / d its input).
 class BiasOutputs : public ReturnHook {
  public:
   explicit BiasOutputs(const std::vector<int>& nodes) : outputs_(nodes.size()), calls_(nodes.size(), 0) {
@@ -264,8 +265,8 @@ at::Tensor full_grad(const MapInputs& in) {
   std::vector<at::Tensor> maps = {scale_channels((in.input_grad * in.input).abs(), H, W)};
   for (std::size_t l = 0; l < in.biases.size(); ++l) {
     const at::Tensor& g = in.bias_grads[l];
-    const at::Tensor term = g.defined() ? (in.biases[l].view({1, -1, 1, 1}) * g).abs() : at::Tensor();
-    maps.push_back(term.defined() ? scale_channels(term, H, W).sum(1, /*keepdim=*/true) : at::zeros({in.input.size(0), 1, H, W}, in.input.options()));
+    if (!g.defined()) continue;  // a layer the score does not depend on adds nothing
+    maps.push_back(scale_channels((in.biases[l].view({1, -1, 1, 1}) * g).abs(), H, W).sum(1, /*keepdim=*/true));
   }
   const at::Tensor all = at::cat(maps, 1);
   if (!in.eigen_smooth) return all.sum(1);
