@@ -111,7 +111,8 @@ int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<Modu
 /// Computes the map for a [1, C, H, W] input, exactly as pytorch-grad-cam 1.5 does: per-method weights,
 /// ReLU, min-max with eps 1e-7, bilinear resize to H x W (align_corners=False, as cv2.resize), ReLU and
 /// min-max again (an all-negative map gives zeros). Gradients are taken with respect to the layer's own
-/// output only (autograd records nothing below it), even when an in-place op follows the layer.
+/// output only (autograd records nothing below it), even when an in-place op follows the layer; FullGrad
+/// instead takes them at the input and at every bias layer's own output (as pytorch-grad-cam's FullGrad).
 /// The layer's output and its gradient are read as [N, C, h, w] by read_layout(request.reshape) first,
 /// as pytorch-grad-cam's reshape_transform is applied to both; a note says how when it is not NCHW.
 /// Throws Error: kResource (memory guard), kUsage (class out of range, a reshape that does not fit the
