@@ -199,6 +199,35 @@ TEST_CASE("cli gradcam: --top-k writes one map per class, named by rank", "[cli]
   CHECK(fs::exists(dir.file("out") + "/b.top2.png"));
 }
 
+// FullGrad, ShapleyCAM and FinerCAM from the command line (their maps are checked against
+// pytorch-grad-cam's in cam_test.cc), and FinerCAM's options.
+TEST_CASE("cli gradcam: fullgrad, shapleycam and finercam, and FinerCAM's options", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string input = cnnviz::test::golden_path("cam/input.png");
+  const std::vector<std::string> base = {"gradcam", model_path("tiny_cnn.script.pt"), input, "--input", "1,3,32,32", "--class", "3"};
+  for (const char* method : {"fullgrad", "shapleycam", "finercam"}) {
+    INFO(method);
+    std::vector<std::string> args = base;
+    args.insert(args.end(), {"--method", method, "--raw", dir.file(std::string(method) + ".npy")});
+    REQUIRE(run_cnnviz(args).exit_code == 0);
+    CHECK(cnnviz::decode_npy(cnnviz::test::read_file(dir.file(std::string(method) + ".npy"))).shape == std::vector<int64_t>{32, 32});
+  }
+  std::vector<std::string> finer = base;
+  finer.insert(finer.end(), {"--method", "finercam", "--finer-alpha", "0.6", "--finer-compare", "1,4", "--finer-base", "layercam", "--raw",
+                             dir.file("finer.npy")});
+  REQUIRE(run_cnnviz(finer).exit_code == 0);
+  CHECK(cnnviz::test::read_file(dir.file("finer.npy")) != cnnviz::test::read_file(dir.file("finercam.npy")));
+  finer = base;
+  finer.insert(finer.end(), {"--method", "finercam", "--finer-compare", "1,10", "--format", "json"});
+  check_error(finer, 2, {"--finer-compare 10 is out of range", "0 to 9"});
+  finer = base;
+  finer.insert(finer.end(), {"--method", "finercam", "--finer-base", "ablationcam", "--format", "json"});
+  check_error(finer, 2, {"--finer-base ablationcam: FinerCAM's base must be"});
+  finer = base;
+  finer.insert(finer.end(), {"--method", "finercam", "--finer-base", "magic", "--format", "json"});
+  check_error(finer, 2, {"--finer-base 'magic' is not known"});
+}
+
 TEST_CASE("cli gradcam: a batch does not resume into outputs made with other settings", "[cli][cam][models]") {
   TempDir dir;
   const std::string images = dir.file("images");

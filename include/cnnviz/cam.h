@@ -27,6 +27,9 @@ enum class CamMethod {
   kRandomCam,
   kAblationCam,
   kKpcaCam,
+  kFullGrad,
+  kShapleyCam,
+  kFinerCam,
 };
 
 /// One row of the method table: what `--method` accepts, what --help and docs say, and what the method
@@ -47,6 +50,16 @@ const std::vector<std::string>& cam_method_names();
 /// Throws Error(kUsage) listing the methods.
 CamMethod parse_cam_method(std::string_view name);
 
+/// FinerCAM's settings, pytorch-grad-cam's defaults: the target class c is explained against the classes
+/// whose scores are nearest to c's (FinerWeightedTarget): the score is
+/// sum_j p_j (y_c - alpha y_j) / (sum_j p_j + 1e-9) over the classes j at the given ranks of |y - y_c|
+/// (rank 0 is c itself), p = softmax(y), and `base` makes the map of that score's gradients.
+struct FinerOptions {
+  double alpha = 1;                       ///< how strongly the nearest classes are subtracted
+  std::vector<int> comparisons = {1, 2, 3};  ///< ranks of the compared classes by |y_j - y_c|
+  CamMethod base = CamMethod::kGradCam;   ///< a method whose map needs only the layer and its gradient
+};
+
 /// What to explain.
 struct CamRequest {
   int layer = -1;                   ///< ModuleTree node of the target layer
@@ -65,7 +78,8 @@ struct CamRequest {
   bool aug_smooth = false;
   /// RandomCAM: numpy.random.seed(seed) before the draws (0 to 2^32 - 1).
   uint64_t seed = 0;
-  CamMethod method = CamMethod::kGradCam;
+  CamMethod method = CamMethod::kGradCam;  ///< FullGrad ignores `layer` and `reshape`: it takes every Conv2d and BatchNorm2d
+  FinerOptions finer;                      ///< FinerCAM only
   int64_t max_memory_bytes = 0;     ///< the memory guard's limit (0: none), as for capture_module_calls
   /// The caller has run check_image_forward for this batch: the first forward is not guarded again
   /// (ScoreCAM's masked batches still are).
@@ -102,11 +116,12 @@ int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<Modu
 /// Computes the map for a [1, C, H, W] input, exactly as pytorch-grad-cam 1.5 does: per-method weights,
 /// ReLU, min-max with eps 1e-7, bilinear resize to H x W (align_corners=False, as cv2.resize), ReLU and
 /// min-max again (an all-negative map gives zeros). Gradients are taken with respect to the layer's own
-/// output only (autograd records nothing below it), even when an in-place op follows the layer.
+/// output only (autograd records nothing below it), even when an in-place op follows the layer; FullGrad
+/// instead takes them at the input and at every bias layer's own output (as pytorch-grad-cam's FullGrad).
 /// The layer's output and its gradient are read as [N, C, h, w] by read_layout(request.reshape) first,
 /// as pytorch-grad-cam's reshape_transform is applied to both; a note says how when it is not NCHW.
 /// Throws Error: kResource (memory guard), kUsage (class out of range, a reshape that does not fit the
-/// layer, top-k or ScoreCAM with a target they do not take), kData (output does not fit the target,
+/// layer, top-k, ScoreCAM or FinerCAM with a target they do not take, FinerCAM's settings), kData (output does not fit the target,
 /// layer output not spatial, empty seg mask), kModel (layer did not run, no gradient path from the
 /// score to the layer, an operator without a derivative on that path), kExecution.
 CamResult compute_cam(Model& model, const FloatArray& input, const CamRequest& request);

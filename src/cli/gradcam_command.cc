@@ -23,6 +23,7 @@
 #include "cnnviz/model.h"
 #include "cnnviz/npy.h"
 #include "cnnviz/output_file.h"
+#include "cnnviz/name_table.h"
 #include "cnnviz/overlay.h"
 #include "cnnviz/preprocess.h"
 #include "cnnviz/sha256.h"
@@ -49,6 +50,12 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
                   "randomcam: numpy's seed of the random weights (np.random.seed); ROAD metrics: torch's seed of the imputation noise, "
                   "set before each map's each metric (torch.manual_seed)")
       ->capture_default_str();
+  cmd->add_option("--finer-alpha", o.finer_alpha, "finercam: how strongly the compared classes' scores are subtracted (alpha)")->capture_default_str();
+  cmd->add_option("--finer-compare", o.finer_compare,
+                  "finercam: the compared classes, as ranks by |score - the target's score| (0 is the target itself; comparison_categories)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--finer-base", o.finer_base, "finercam: the method that makes the map of its score (base_method)")->capture_default_str();
   cmd->add_option("--metrics", o.metrics,
                   "Faithfulness of each map, as pytorch-grad-cam's metrics: comma list of change (CamMultImageConfidenceChange), "
                   "drop (DropInConfidence), increase (IncreaseInConfidence), road-most (ROADMostRelevantFirst), road-least "
@@ -88,27 +95,30 @@ namespace {
 // What decides an overlay's pixels besides the image (check_batch_settings keeps it in OUTDIR).
 nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string& model_sha256) {
   const ImageOptions& i = o.image_options;
-  return {{"schema", "cnnviz.gradcam-batch"},
-          {"schema_version", 1},
-          {"model_sha256", model_sha256},
-          {"layer", o.layer},
-          {"method", o.method},
-          {"eigen_smooth", o.eigen_smooth},
-          {"aug_smooth", o.aug_smooth},
-          {"seed", o.seed},
-          {"class", o.target.target_class ? nlohmann::ordered_json(*o.target.target_class) : nlohmann::ordered_json()},
-          {"target", o.target.target},
-          {"reshape", o.reshape},
-          {"top_k", o.top_k},
-          {"image_weight", o.image_weight},
-          {"colormap", o.colormap},
-          {"input", i.input},
-          {"resize", i.resize},
-          {"crop", i.crop},
-          {"interpolation", i.interpolation},
-          {"mean", i.mean},
-          {"std", i.std},
-          {"no_normalize", i.no_normalize}};
+  nlohmann::ordered_json settings = {{"schema", "cnnviz.gradcam-batch"},
+                                     {"schema_version", 1},
+                                     {"model_sha256", model_sha256},
+                                     {"layer", o.layer},
+                                     {"method", o.method},
+                                     {"eigen_smooth", o.eigen_smooth},
+                                     {"aug_smooth", o.aug_smooth},
+                                     {"seed", o.seed},
+                                     {"class", o.target.target_class ? nlohmann::ordered_json(*o.target.target_class) : nlohmann::ordered_json()},
+                                     {"target", o.target.target},
+                                     {"reshape", o.reshape},
+                                     {"top_k", o.top_k},
+                                     {"image_weight", o.image_weight},
+                                     {"colormap", o.colormap},
+                                     {"input", i.input},
+                                     {"resize", i.resize},
+                                     {"crop", i.crop},
+                                     {"interpolation", i.interpolation},
+                                     {"mean", i.mean},
+                                     {"std", i.std},
+                                     {"no_normalize", i.no_normalize}};
+  // Only FinerCAM's runs record its settings, so that the other methods' records stay as they were.
+  if (o.method == "finercam") settings.update({{"finer_alpha", o.finer_alpha}, {"finer_compare", o.finer_compare}, {"finer_base", o.finer_base}});
+  return settings;
 }
 
 // Batch mode: IMAGE is a directory or a list; -o is the output directory. The loop is run_cam_batch's;
@@ -196,6 +206,9 @@ void run_gradcam_command(const GradcamOptions& o) {
   request.eigen_smooth = o.eigen_smooth;
   request.aug_smooth = o.aug_smooth;
   request.seed = o.seed;
+  request.finer.alpha = o.finer_alpha;
+  request.finer.comparisons = o.finer_compare;
+  request.finer.base = static_cast<CamMethod>(name_index(cam_method_names(), o.finer_base, "--finer-base"));
   check_cam_metrics(o.metrics, request.target);
   const RoadOptions road{o.road_percentiles, o.seed};
   check_road_options(o.metrics, road);

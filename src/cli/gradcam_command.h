@@ -23,6 +23,9 @@ struct GradcamOptions {
   bool eigen_smooth = false;
   bool aug_smooth = false;
   uint64_t seed = 0;       ///< RandomCAM's numpy seed, ROAD's torch seed
+  double finer_alpha = 1;  ///< FinerCAM: pytorch-grad-cam's alpha
+  std::vector<int> finer_compare = {1, 2, 3};  ///< FinerCAM: pytorch-grad-cam's comparison_categories
+  std::string finer_base = "gradcam";          ///< FinerCAM: pytorch-grad-cam's base_method
   std::vector<std::string> metrics;  ///< --metrics change,drop,increase,road-most,road-least,road
   std::vector<double> road_percentiles;  ///< --road-percentiles (empty: pytorch-grad-cam's defaults)
   std::string output;

@@ -1,13 +1,16 @@
 // The CAM family over one pipeline, after pytorch-grad-cam 1.5 (base_cam.py, utils/image.py): one
 // forward that makes the layer's output A a leaf, the target's gradient G where the method needs it,
 // ScoreCAM's masked forwards where it needs them, then the method's map step (the table below), and the
-// shared ReLU, min-max and resize.
+// shared ReLU, min-max and resize. FullGrad instead records every bias layer's output and takes the
+// input's gradient as well (BiasOutputs).
 
 #include "cnnviz/cam.h"
 
 #include <torch/script.h>
 
+#include <cmath>
 #include <limits>
+#include <map>
 #include <random>
 
 #include "cnnviz/capture.h"
@@ -73,6 +76,67 @@ at::Tensor fpn_maps(const std::vector<at::Tensor>& maps, const std::vector<std::
   return at::cat(resized, 1);
 }
 
+// FullGrad's view of the forward, with the input as the autograd leaf: the output of each bias layer
+// (bias_layers()) is kept as autograd recorded it and a clone is handed on, so that its gradient is the
+// one at the layer's own output, before an in-place op after it (ResNet's ReLU(inplace=True) after a
+// BatchNorm) changes the tensor. pytorch-grad-cam's tensor hook on that output sees the same gradient
+// (measured with PyTorch 2.14: a hook registered before an in-place ReLU gets d score / d its input).
+class BiasOutputs : public ReturnHook {
+ public:
+  explicit BiasOutputs(const std::vector<int>& nodes) : outputs_(nodes.size()), calls_(nodes.size(), 0) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) index_[nodes[i]] = i;
+  }
+  at::Tensor on_return(int node, const at::Tensor& x) override {
+    const auto it = index_.find(node);
+    if (it == index_.end()) return {};
+    if (calls_[it->second]++ > 0) return {};
+    outputs_[it->second] = x;
+    return x.clone();
+  }
+  const std::vector<at::Tensor>& outputs() const { return outputs_; }
+  const std::vector<int>& calls() const { return calls_; }
+
+ private:
+  std::map<int, std::size_t> index_;
+  std::vector<at::Tensor> outputs_;
+  std::vector<int> calls_;
+};
+
+// FullGrad's layers, as pytorch-grad-cam picks them: every torch.nn.Conv2d and BatchNorm2d (not their
+// subclasses) that has a bias, in the order of the module tree, and their bias terms: a convolution's
+// bias, and what an eval-mode BatchNorm adds, bias - running_mean * weight / sqrt(running_var + eps).
+struct BiasLayers {
+  std::vector<int> nodes;
+  std::vector<at::Tensor> biases;
+};
+
+BiasLayers bias_layers(const Model::Impl& impl) {
+  BiasLayers layers;
+  const ModuleTree& tree = impl.tree();
+  for (std::size_t i = 0; i < tree.nodes.size(); ++i) {
+    const ModuleNode& n = tree.nodes[i];
+    const int node = static_cast<int>(i);
+    const bool conv = n.qualified_class == "torch.nn.modules.conv.Conv2d";
+    if (!conv && n.qualified_class != "torch.nn.modules.batchnorm.BatchNorm2d") continue;
+    const at::Tensor bias = impl.runtime->parameter(node, "bias");
+    if (!bias.defined()) continue;
+    at::Tensor term = bias.detach();
+    if (!conv) {
+      const at::Tensor mean = impl.runtime->parameter(node, "running_mean"), var = impl.runtime->parameter(node, "running_var");
+      const at::Tensor weight = impl.runtime->parameter(node, "weight");
+      const std::optional<double> eps = impl.runtime->number(node, "eps");
+      if (!mean.defined() || !var.defined() || !weight.defined() || !eps) {
+        throw Error(ErrorKind::kModel, "fullgrad: BatchNorm2d '" + n.path + "' of '" + impl.file.path +
+                                           "' keeps no running statistics (or the file does not record its eps), which its bias term needs");
+      }
+      term = bias.detach() - mean * weight.detach() / at::sqrt(var + *eps);
+    }
+    layers.nodes.push_back(node);
+    layers.biases.push_back(term.to(at::kFloat));
+  }
+  return layers;
+}
+
 // What a method's map step gets: the layer's activations A [N, C, h, w] (float), their gradients G
 // (defined when the method needs gradients), and for ScoreCAM the masked inputs' scores [N, C, K] and
 // the target classes [N].
@@ -80,6 +144,12 @@ struct MapInputs {
   at::Tensor A, G, masked_scores, targets;
   at::Tensor random_weights;  // RandomCAM: [N, C], numpy's uniform(-1, 1)
   at::Tensor ablation_weights;  // AblationCAM: [N, C], (score - score with channel k ablated) / score
+  at::Tensor hvp;  // ShapleyCAM: the Hessian of the score at A times A, [N, C, h, w] (zeros where undefined)
+  // FullGrad: the input x and its gradient [N, C, H, W], and per bias layer its bias b [C] and the
+  // gradient at its output [N, C, h, w] (undefined when the score does not depend on it).
+  at::Tensor input, input_grad;
+  std::vector<at::Tensor> biases, bias_grads;
+  bool eigen_smooth = false;  // FullGrad applies it itself
 };
 
 // A method's map step. Most weigh the activations, [N, C, h, w], which the pipeline sums over the
@@ -197,6 +267,45 @@ at::Tensor random_cam(const MapInputs& in) {
   return weighted_channels(in.random_weights.unsqueeze(-1).unsqueeze(-1), in.A);
 }
 
+at::Tensor shapley_cam(const MapInputs& in) {
+  // Cai 2025, as pytorch-grad-cam's ShapleyCAM: alpha_k = mean over i, j of (dy/dA - (H A) / 2)_k, the
+  // gradient corrected by half the Hessian-vector product (a second-order Taylor term).
+  return weighted_channels((in.G - 0.5 * in.hvp).mean({2, 3}, /*keepdim=*/true), in.A);
+}
+
+// pytorch-grad-cam's scale_cam_image for maps [M, h, w]: each shifted to min 0 and divided by
+// 1e-7 + its max, then resized to H x W (cv2.resize's bilinear: align_corners=False, no antialiasing;
+// the identity at the same size).
+at::Tensor scale_maps(const at::Tensor& maps, int64_t H, int64_t W) {
+  const at::Tensor flat = maps.reshape({maps.size(0), -1});
+  const at::Tensor shifted = maps - std::get<0>(flat.min(1)).view({-1, 1, 1});
+  const at::Tensor scaled = shifted / (1e-7 + std::get<0>(shifted.reshape({maps.size(0), -1}).max(1)).view({-1, 1, 1}));
+  return at::upsample_bilinear2d(scaled.unsqueeze(1), {H, W}, /*align_corners=*/false).squeeze(1);
+}
+
+// scale_maps over the channels of [N, C, h, w] (pytorch-grad-cam's scale_accross_batch_and_channels).
+at::Tensor scale_channels(const at::Tensor& t, int64_t H, int64_t W) {
+  return scale_maps(t.reshape({t.size(0) * t.size(1), t.size(2), t.size(3)}), H, W).view({t.size(0), t.size(1), H, W});
+}
+
+at::Tensor full_grad(const MapInputs& in) {
+  // Srinivas & Fleuret 2019, as pytorch-grad-cam's FullGrad: |x * dy/dx| per input channel, and per bias
+  // layer the sum over its channels of |b * dy/dz| (z its output), every channel scaled and resized on
+  // its own; then the sum of all these maps (with eigen_smooth: their first principal component, at an
+  // eighth of the size, scaled and resized back).
+  const int64_t H = in.input.size(2), W = in.input.size(3);
+  std::vector<at::Tensor> maps = {scale_channels((in.input_grad * in.input).abs(), H, W)};
+  for (std::size_t l = 0; l < in.biases.size(); ++l) {
+    const at::Tensor& g = in.bias_grads[l];
+    if (!g.defined()) continue;  // a layer the score does not depend on adds nothing
+    maps.push_back(scale_channels((in.biases[l].view({1, -1, 1, 1}) * g).abs(), H, W).sum(1, /*keepdim=*/true));
+  }
+  const at::Tensor all = at::cat(maps, 1);
+  if (!in.eigen_smooth) return all.sum(1);
+  if (H < 8 || W < 8) throw Error::usage("fullgrad's --eigen-smooth works at an eighth of the input's size; the input is " + std::to_string(H) + " x " + std::to_string(W));
+  return scale_maps(project_2d(scale_channels(all, H / 8, W / 8)), H, W);
+}
+
 at::Tensor score_cam(const MapInputs& in);  // below, with its masked forwards
 
 struct MethodRow {
@@ -222,6 +331,10 @@ const std::vector<MethodRow>& method_table() {
       {{CamMethod::kRandomCam, "randomcam", "pytorch-grad-cam's RandomCAM (a baseline)", false, false}, random_cam, nullptr},
       {{CamMethod::kAblationCam, "ablationcam", "Desai & Ramaswamy 2020", false, true}, ablation_cam, nullptr},
       {{CamMethod::kKpcaCam, "kpca_cam", "Karmani et al. 2024", false, false}, nullptr, kpca_cam},
+      {{CamMethod::kFullGrad, "fullgrad", "Srinivas & Fleuret 2019", true, false}, nullptr, full_grad},
+      {{CamMethod::kShapleyCam, "shapleycam", "Cai 2025", true, false}, shapley_cam, nullptr},
+      // FinerCAM's step is its base method's (request.finer.base; GradCAM by default).
+      {{CamMethod::kFinerCam, "finercam", "Zhang et al. 2025", true, false}, grad_cam, nullptr},
   };
   return rows;
 }
@@ -340,6 +453,44 @@ at::Tensor score_cam(const MapInputs& in) {
   return weighted_channels(w, in.A);
 }
 
+// FinerCAM's score per image (pytorch-grad-cam's FinerWeightedTarget): the target class c's score y_c
+// against the classes at the given ranks of |y - y_c| (ascending, ties in class order; rank 0 is c),
+// weighted by their softmax probabilities, which take part in the gradient too.
+at::Tensor finer_scores(const at::Tensor& out, const at::Tensor& detached, const at::Tensor& classes, const FinerOptions& finer) {
+  const at::Tensor prob = at::softmax(out, -1);
+  std::vector<at::Tensor> scores;
+  for (int64_t i = 0; i < out.size(0); ++i) {
+    const int64_t c = classes[i].item<int64_t>();
+    const at::Tensor order = std::get<1>((detached[i] - detached[i][c]).abs().sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+    const at::Tensor y_c = out[i][c];
+    at::Tensor numerator, denominator;
+    for (const int rank : finer.comparisons) {
+      const int64_t j = order[rank].item<int64_t>();
+      const at::Tensor w = prob[i][j];
+      const at::Tensor term = w * (y_c - finer.alpha * out[i][j]);
+      numerator = numerator.defined() ? numerator + term : term;
+      denominator = denominator.defined() ? denominator + w : w;
+    }
+    scores.push_back(numerator / (denominator + 1e-9));
+  }
+  return at::stack(scores);
+}
+
+// FinerCAM's settings, checked before any forward but the class count, which needs the output.
+void check_finer(const CamRequest& request) {
+  const FinerOptions& finer = request.finer;
+  const CamMethod base = finer.base;
+  if (base == CamMethod::kFinerCam || base == CamMethod::kFullGrad || base == CamMethod::kScoreCam || base == CamMethod::kAblationCam) {
+    throw Error::usage("--finer-base " + method_row(base).info.name +
+                       ": FinerCAM's base must be a method whose map needs only the layer and its gradient (not fullgrad, scorecam, ablationcam or finercam)");
+  }
+  if (request.target.kind != TargetKind::kClass) {
+    throw Error::usage("finercam compares class scores (--class K); give another --method for --target " + target_text(request.target, request.target.index.value_or(0)));
+  }
+  if (finer.comparisons.empty()) throw Error::usage("--finer-compare needs at least one rank");
+  if (!std::isfinite(finer.alpha)) throw Error::usage("--finer-alpha must be a finite number");
+}
+
 CaptureOptions options_for(const FloatArray& input) {
   CaptureOptions o;
   o.inputs = {InputSpec{input.shape, DType::kFloat32}};
@@ -448,39 +599,67 @@ namespace {
 std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const CamRequest& request,
                                  const std::vector<std::optional<int>>& classes, int score_batch_size, NumpyRandom& random) {
   Model::Impl& impl = model.impl();
-  const ModuleNode& layer = impl.tree().nodes.at(static_cast<std::size_t>(request.layer));
-  const std::string layer_name = layer.path.empty() ? layer.class_name : layer.path;
   const Target& target = request.target;
+  const bool full_grad = request.method == CamMethod::kFullGrad;
+  const bool finer = request.method == CamMethod::kFinerCam;
+  const bool box = target.kind == TargetKind::kBox;
+  // The method whose map step runs: FinerCAM's base, else the method itself.
+  const CamMethod map_method = finer ? request.finer.base : request.method;
+  const ModuleNode* layer = full_grad ? nullptr : &impl.tree().nodes.at(static_cast<std::size_t>(request.layer));
+  const std::string layer_name = !layer ? std::string() : layer->path.empty() ? layer->class_name : layer->path;
   const bool ranks_classes = target.kind == TargetKind::kClass || target.kind == TargetKind::kSoftmax;
   if (request.top_k > 0 && !ranks_classes) throw Error::usage("--top-k ranks the classes of a classifier; it does not go with --target " + target_text(target, target.index.value_or(0)));
   if ((request.method == CamMethod::kScoreCam || request.method == CamMethod::kAblationCam) && target.kind != TargetKind::kClass) {
     throw Error::usage(method_row(request.method).info.name + " explains class targets only (--class K); give another --method for --target " +
                        target_text(target, target.index.value_or(0)));
   }
+  if (finer) check_finer(request);
   CaptureOptions options = options_for(batch);
   options.max_memory_bytes = request.input_checked ? 0 : request.max_memory_bytes;
   ActivationLeaf leaf(request.layer);
+  std::optional<BiasLayers> biases;
+  std::optional<BiasOutputs> bias_outputs;
+  // FullGrad records the forward from the input on; the others from the layer on (ActivationLeaf).
+  std::optional<at::AutoGradMode> enable_grad;
   ForwardRequest forward;
-  forward.hooks = {&leaf};
-  forward.gradient_from = request.layer;
+  if (full_grad) {
+    enable_grad.emplace(true);
+    biases = bias_layers(impl);
+    bias_outputs.emplace(biases->nodes);
+    forward.hooks = {&*bias_outputs};
+    forward.input_as_leaf = true;
+    forward.gradient_from = 0;
+  } else {
+    forward.hooks = {&leaf};
+    forward.gradient_from = request.layer;
+  }
   ForwardRun run = run_forward(impl, options, forward);
+  if (full_grad) {
+    for (std::size_t l = 0; l < biases->nodes.size(); ++l) {
+      if (bias_outputs->calls()[l] <= 1) continue;
+      throw Error(ErrorKind::kModel, "fullgrad: layer '" + impl.tree().nodes.at(static_cast<std::size_t>(biases->nodes[l])).path + "' runs " +
+                                         std::to_string(bias_outputs->calls()[l]) + " times in one forward; FullGrad pairs each bias with one output");
+    }
+  }
   const int64_t n = batch.shape.at(0);
   const int64_t H = batch.shape.at(2), W = batch.shape.at(3);
 
-  const bool box = target.kind == TargetKind::kBox;
   std::vector<DetectionTensors> detections;
   at::Tensor out;
   if (box) {
+    if (finer) throw Error::usage("finercam compares the classes of a classifier; it does not go with --target box");
     detections = detections_of(impl, run.output, n, "CAMs");
   } else {
     out = target_output(impl, run.output, n, target, "CAMs");
   }
   std::vector<std::string> notes = std::move(run.notes);
-  const MethodRow& method = method_row(request.method);
+  const MethodRow& method = method_row(map_method);
   at::Tensor A;
   Layout layout;
   std::vector<int64_t> layer_shape;
-  if (leaf.leaf().defined()) {
+  if (full_grad) {
+    // No layer: the input and every bias layer.
+  } else if (leaf.leaf().defined()) {
     A = leaf.leaf();
     layer_shape = A.sizes().vec();
     layout = read_layout(layer_shape, request.reshape, H, W);
@@ -506,17 +685,27 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
   } else {
     throw layer_did_not_run(impl, request.layer);
   }
-  if (layout.kind == Layout::Kind::kNone || A.size(0) != n) {
-    throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(layer_shape) +
-                                      ", which has no spatial layout; pick a convolution or pooling layer, or give --reshape");
+  if (!full_grad) {
+    if (layout.kind == Layout::Kind::kNone || A.size(0) != n) {
+      throw Error(ErrorKind::kData, "layer '" + layer_name + "' outputs " + shape_to_string(layer_shape) +
+                                        ", which has no spatial layout; pick a convolution or pooling layer, or give --reshape");
+    }
+    if (layout.kind != Layout::Kind::kNchw) notes.push_back("layer '" + layer_name + "' outputs " + layout.describe(layer_shape));
   }
-  if (layout.kind != Layout::Kind::kNchw) notes.push_back("layer '" + layer_name + "' outputs " + layout.describe(layer_shape));
   const at::Tensor detached = box ? at::Tensor() : out.detach().to(at::kCPU, at::kFloat).contiguous();
   const bool keep_scores = !box && detached.dim() == 2;
   const int num_classes = !box && detached.dim() >= 2 ? static_cast<int>(detached.size(1)) : 1;
   if (request.top_k > num_classes) {
     throw Error::usage("--top-k " + std::to_string(request.top_k) + " is more than the model's " + std::to_string(num_classes) +
                        " classes");
+  }
+  if (finer) {
+    for (const int rank : request.finer.comparisons) {
+      if (rank < 0 || rank >= num_classes) {
+        throw Error::usage("--finer-compare " + std::to_string(rank) + " is out of range: the ranks of the model's " + std::to_string(num_classes) +
+                           " classes are 0 to " + std::to_string(num_classes - 1));
+      }
+    }
   }
   // What to explain: rank r of image i is targets[r][i] (for a box target, the box resolved[i]).
   const int ranks = std::max(1, request.top_k);
@@ -541,39 +730,75 @@ std::vector<CamResult> cams_once(Model& model, const FloatArray& batch, const Ca
 
   std::vector<CamResult> results(static_cast<std::size_t>(n * ranks));
   MapInputs in;
-  in.A = to_nchw(A.detach().to(at::kFloat), layout);
-  if (request.method == CamMethod::kScoreCam) {
+  in.eigen_smooth = request.eigen_smooth;
+  if (!full_grad) in.A = to_nchw(A.detach().to(at::kFloat), layout);
+  if (full_grad) {
+    in.input = run.input_leaf.detach().to(at::kFloat);
+    in.biases = biases->biases;
+    for (at::Tensor& b : in.biases) b = b.to(in.input.device());
+  }
+  if (map_method == CamMethod::kScoreCam) {
     at::NoGradGuard no_grad;
     in.masked_scores = masked_scores(impl, in.A, batch, score_batch_size, request.max_memory_bytes, notes);
   }
   for (int r = 0; r < ranks; ++r) {
+    const bool last = r + 1 == ranks;  // one forward serves every rank; the graph is kept until the last
     const at::Tensor indices = at::tensor(targets[static_cast<std::size_t>(r)], at::kLong);
-    in.targets = indices.to(A.device());
     at::Tensor score;
     if (box) {
+      in.targets = indices;
       std::vector<at::Tensor> per_image;
       for (int64_t i = 0; i < n; ++i) per_image.push_back(box_score(detections[static_cast<std::size_t>(i)], resolved[static_cast<std::size_t>(i)]));
       score = at::stack(per_image);
     } else {
+      in.targets = indices.to(out.device());
       const at::Tensor masks = target.kind == TargetKind::kSegmentation ? segmentation_masks(out, target, indices) : at::Tensor();
-      score = target_scores(out, target, indices, masks);
+      score = finer ? finer_scores(out, detached.to(out.device()), indices, request.finer) : target_scores(out, target, indices, masks);
     }
-    if (method.info.needs_gradients) {
-      // One forward serves every rank; the graph is kept until the last.
-      in.G = to_nchw(gradient_of(score.sum(), A,
-                                 "the target score does not depend on layer '" + layer_name +
-                                     "' (no gradient path); pick a layer the output is computed from",
-                                 "the backward pass to layer '" + layer_name + "'", /*retain_graph=*/r + 1 < ranks)
-                         .to(at::kFloat),
-                     layout);
+    if (full_grad) {
+      // One backward to the input and every bias layer's output.
+      std::vector<at::Tensor> leaves = {run.input_leaf};
+      std::vector<std::size_t> which;
+      for (std::size_t l = 0; l < biases->nodes.size(); ++l) {
+        if (!bias_outputs->outputs()[l].defined() || !bias_outputs->outputs()[l].requires_grad()) continue;
+        leaves.push_back(bias_outputs->outputs()[l]);
+        which.push_back(l);
+      }
+      const std::string no_path = "the target score of '" + impl.file.path + "' does not depend on its input (no gradient path)";
+      if (!score.requires_grad()) throw Error(ErrorKind::kModel, no_path);
+      const std::vector<at::Tensor> g = gradients_of(score.sum(), leaves, "the backward pass of '" + impl.file.path + "' to its input", !last);
+      if (!g[0].defined()) throw Error(ErrorKind::kModel, no_path);
+      in.input_grad = g[0].to(at::kFloat);
+      in.bias_grads.assign(biases->nodes.size(), at::Tensor());
+      for (std::size_t k = 0; k < which.size(); ++k) {
+        if (g[k + 1].defined()) in.bias_grads[which[k]] = g[k + 1].to(at::kFloat);
+      }
+    } else if (method.info.needs_gradients) {
+      const std::string no_path = "the target score does not depend on layer '" + layer_name + "' (no gradient path); pick a layer the output is computed from";
+      const std::string backward = "the backward pass to layer '" + layer_name + "'";
+      if (map_method == CamMethod::kShapleyCam) {
+        // The gradient with its own graph, then the Hessian-vector product H A = d(G . A)/dA with A fixed.
+        if (!score.requires_grad()) throw Error(ErrorKind::kModel, no_path);
+        const at::Tensor g = gradients_of(score.sum(), {A}, backward, /*retain_graph=*/true, /*create_graph=*/true)[0];
+        if (!g.defined()) throw Error(ErrorKind::kModel, no_path);
+        at::Tensor hvp;
+        // No graph from G back to A (the score is linear in A): the product is zero, as pytorch-grad-cam takes it.
+        if (g.requires_grad()) hvp = gradients_of(g, {A}, "the second backward pass to layer '" + layer_name + "'", !last, false, A.detach())[0];
+        in.G = to_nchw(g.detach().to(at::kFloat), layout);
+        in.hvp = hvp.defined() ? to_nchw(hvp.detach().to(at::kFloat), layout) : at::zeros_like(in.G);
+      } else {
+        in.G = to_nchw(gradient_of(score.sum(), A, no_path, backward, /*retain_graph=*/!last).to(at::kFloat), layout);
+      }
     }
     at::NoGradGuard no_grad;
     const at::Tensor values = score.detach().to(at::kCPU, at::kFloat).contiguous();
-    if (request.method == CamMethod::kRandomCam) in.random_weights = random.uniform(-1, 1, n, in.A.size(1)).to(in.A.device(), at::kFloat);
-    if (request.method == CamMethod::kAblationCam) {
+    if (map_method == CamMethod::kRandomCam) in.random_weights = random.uniform(-1, 1, n, in.A.size(1)).to(in.A.device(), at::kFloat);
+    if (map_method == CamMethod::kAblationCam) {
       if (layout.kind != Layout::Kind::kNchw) throw Error::usage("ablationcam ablates channels of an [N, C, H, W] output; layer '" + layer_name + "' " + layout.describe(layer_shape));
       in.ablation_weights = ablation_weights(impl, request.layer, A.detach(), batch, values, indices, request.max_memory_bytes, notes).to(in.A.device());
     }
+    // FullGrad's map is already at the input's size and scaled; the pipeline's second min-max below
+    // changes it by less than 1e-6 (pytorch-grad-cam scales it once).
     const at::Tensor raw = !method.weighted          ? method.map(in)
                            : request.eigen_smooth ? project_2d(method.weighted(in))
                                                   : method.weighted(in).sum(1);  // [N, h, w]
@@ -606,6 +831,7 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
   NumpyRandom random(request.seed);
   if (!request.aug_smooth) return cams_once(model, batch, request, classes, score_batch_size, random);
   if (request.top_k > 0) throw Error::usage("--aug-smooth explains one target per image; it does not go with --top-k");
+  if (request.method == CamMethod::kFinerCam) throw Error::usage("finercam does not take --aug-smooth (pytorch-grad-cam's FinerCAM has none)");
   // pytorch-grad-cam's forward_augmentation_smoothing with ttach's Compose([HorizontalFlip(),
   // Multiply([0.9, 1, 1.1])]): every flip and factor in that order, each map flipped back, then the mean.
   CamRequest once = request;

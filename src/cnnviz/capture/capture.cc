@@ -422,12 +422,10 @@ ForwardRun run_forward(Model::Impl& impl, const CaptureOptions& options, const F
   return run;
 }
 
-at::Tensor gradient_of(const at::Tensor& score, const at::Tensor& leaf, const std::string& no_path, const std::string& backward,
-                       bool retain_graph) {
-  if (!score.defined() || !score.requires_grad() || !leaf.defined()) throw Error(ErrorKind::kModel, no_path);
-  at::Tensor g;
+std::vector<at::Tensor> gradients_of(const at::Tensor& output, const std::vector<at::Tensor>& leaves, const std::string& backward,
+                                     bool retain_graph, bool create_graph, const at::Tensor& grad_output) {
   try {
-    g = torch::autograd::grad({score}, {leaf}, /*grad_outputs=*/{}, retain_graph, /*create_graph=*/false, /*allow_unused=*/true)[0];
+    return torch::autograd::grad({output}, leaves, /*grad_outputs=*/{grad_output}, retain_graph, create_graph, /*allow_unused=*/true);
   } catch (const std::exception& e) {
     const std::string message = torch_error_message(e);
     // "derivative for aten::_native_multi_head_attention is not implemented": the file itself lacks a
@@ -445,6 +443,12 @@ at::Tensor gradient_of(const at::Tensor& score, const at::Tensor& leaf, const st
     }
     throw Error(ErrorKind::kExecution, backward + " failed: " + message);
   }
+}
+
+at::Tensor gradient_of(const at::Tensor& score, const at::Tensor& leaf, const std::string& no_path, const std::string& backward,
+                       bool retain_graph) {
+  if (!score.defined() || !score.requires_grad() || !leaf.defined()) throw Error(ErrorKind::kModel, no_path);
+  const at::Tensor g = gradients_of(score, {leaf}, backward, retain_graph)[0];
   if (!g.defined()) throw Error(ErrorKind::kModel, no_path);
   return g;
 }

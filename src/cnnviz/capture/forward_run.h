@@ -64,6 +64,13 @@ at::Tensor run_plain_forward(Model::Impl& impl, const at::Tensor& input, int64_t
 at::Tensor gradient_of(const at::Tensor& score, const at::Tensor& leaf, const std::string& no_path, const std::string& backward,
                        bool retain_graph = false);
 
+/// The general form of gradient_of: d(sum of `output` * `grad_output`) / d each of `leaves` in one backward
+/// (an undefined `grad_output`: `output` is a scalar), an undefined tensor for a leaf the output does not
+/// depend on. `create_graph` records the backward itself, for a second derivative (ShapleyCAM's
+/// Hessian-vector product). Error(kExecution) or Error(kModel) as gradient_of when autograd fails.
+std::vector<at::Tensor> gradients_of(const at::Tensor& output, const std::vector<at::Tensor>& leaves, const std::string& backward,
+                                     bool retain_graph, bool create_graph = false, const at::Tensor& grad_output = {});
+
 /// Error(kModel): layer `node` did not run for this input or returned no tensor.
 Error layer_did_not_run(const Model::Impl& impl, int node);
 

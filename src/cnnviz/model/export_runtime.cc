@@ -139,6 +139,19 @@ class ExportRuntime : public ModelRuntime {
     return it == state_by_name_.end() ? at::Tensor() : state_.at(it->second);
   }
 
+  // A program keeps such numbers only as its operators' arguments: the float argument `name` of the
+  // first operator that the module itself runs (batch_norm's eps).
+  std::optional<double> number(int node, const std::string& name) const override {
+    const std::string& path = tree_.nodes.at(static_cast<std::size_t>(node)).path;
+    for (const ExportNode& n : program_.nodes) {
+      if (n.module_stack.empty() || n.module_stack.back().path != path) continue;
+      for (const ExportInput& input : n.inputs) {
+        if (input.name == name && input.arg.kind == ExportArg::Kind::kFloat) return input.arg.f;
+      }
+    }
+    return std::nullopt;
+  }
+
   c10::IValue forward(std::vector<c10::IValue> inputs, CallObserver* observer) override {
     std::unordered_map<std::string, c10::IValue> env;
     env.reserve(program_.nodes.size() * 2);

@@ -12,6 +12,7 @@
 #include <ATen/core/ivalue.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class ModelRuntime {
   virtual bool takes_image_list() const { return false; }
   /// The tensor `name` ("weight") held by the module of node `node`; undefined when it has none.
   virtual at::Tensor parameter(int node, const std::string& name) const = 0;
+  /// The number `name` the module of node `node` computes with that is no tensor (a BatchNorm's "eps");
+  /// none when the file does not record it.
+  virtual std::optional<double> number(int node, const std::string& name) const = 0;
   /// Runs the model's forward on `inputs` (one tensor per argument, batch first; the runtime adapts
   /// them to what the program takes), reporting module calls to `observer` (may be null). LibTorch's
   /// exceptions pass through; the caller names the module they came from.

@@ -337,6 +337,22 @@ class TorchScriptRuntime : public ModelRuntime {
     return m.attr(name).toTensor();
   }
 
+  std::optional<double> number(int node, const std::string& name) const override {
+    const torch::jit::Module& m = modules_.at(static_cast<std::size_t>(node));
+    if (m.hasattr(name) && m.attr(name).isDouble()) return m.attr(name).toDouble();  // scripted: a constant of the class
+    // Traced: only a constant argument `name` of an operator in the module's forward (batch_norm's eps).
+    if (!m.find_method("forward")) return std::nullopt;
+    for (const torch::jit::Node* n : m.get_method("forward").graph()->nodes()) {
+      const c10::FunctionSchema* schema = n->maybeSchema();
+      if (!schema) continue;
+      const auto index = schema->argumentIndexWithName(name);  // c10::optional before LibTorch 2.4
+      if (!index || static_cast<std::size_t>(*index) >= n->inputs().size()) continue;
+      const auto value = torch::jit::toIValue(n->inputs()[static_cast<std::size_t>(*index)]);
+      if (value && value->isDouble()) return value->toDouble();
+    }
+    return std::nullopt;
+  }
+
   c10::IValue forward(std::vector<c10::IValue> inputs, CallObserver* observer) override {
     batches_to_image_lists(module_, inputs);
     ActiveForward run{&node_of_, observer};
