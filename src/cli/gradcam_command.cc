@@ -236,20 +236,7 @@ void run_gradcam_command(const GradcamOptions& o) {
   PreprocessOptions pre = preprocess_options(o.image_options);
   const Image image = load_image(o.image, image_limits(o.image_options));
   Model model = load_model(o.model, device);
-  if (model.takes_image_list()) {
-    // A detector (torchvision's forward(images: List[Tensor])) resizes and normalises each image itself:
-    // it gets the picture at its own size in [0, 1], as pytorch-grad-cam's detection tutorial feeds it,
-    // unless the image options say otherwise; and its best detection is explained unless --target says.
-    const ImageOptions& i = o.image_options;
-    if (i.input.empty() && i.resize == 0 && i.crop == 0 && i.mean.empty() && i.std.empty() && !i.no_normalize) {
-      pre.height = image.height;
-      pre.width = image.width;
-      pre.normalize = false;
-      print_note("'" + o.model + "' is a detector (its forward takes a list of images): the image goes in at its own size, " +
-                 std::to_string(image.width) + " x " + std::to_string(image.height) + ", in [0, 1]; the model resizes and normalises it");
-    }
-    if (o.target.target.empty() && !o.target.target_class) request.target = Target{TargetKind::kBox, std::nullopt, {}, std::nullopt};
-  }
+  adapt_to_detector(model, o.model, image, o.image_options, o.target, pre, request.target);
   request.layer = o.layer == "auto" ? -1 : find_layer(model.tree(), o.layer, o.model);
   const ImageCams explained = run_cam_image(model, image, pre, request, o.batch_size);
   const Image& seen = explained.image.seen;

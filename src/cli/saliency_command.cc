@@ -70,9 +70,10 @@ void run_saliency_command(const SaliencyOptions& o) {
 
   // The image is read (and checked) before the model is loaded; preprocessing waits for the memory guard
   // (run_saliency_image), which counts the whole model's gradient (the root's) for the SmoothGrad batch.
-  const PreprocessOptions pre = preprocess_options(o.image_options);
+  PreprocessOptions pre = preprocess_options(o.image_options);
   const Image image = load_image(o.image, image_limits(o.image_options));
   Model model = load_model(o.model, device);
+  adapt_to_detector(model, o.model, image, o.image_options, o.target, pre, request.target);
   const ImageSaliency explained = run_saliency_image(model, image, pre, request);
   const Image& seen = explained.image.seen;
   const SaliencyResult& result = explained.saliency;

@@ -84,6 +84,7 @@ struct GradientPass {
   at::Tensor gradient;  // [N, C, H, W] float32 on the CPU
   int64_t target = 0;   // the resolved index
   at::Tensor mask;      // seg targets: row 0's mask [H, W]
+  Target resolved;      // the target with its index (and a box target's box) resolved from row 0
   std::vector<std::string> notes;
 };
 
@@ -107,9 +108,22 @@ GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, const T
   }
   ForwardRun run = run_forward(impl, options, forward);
   const int64_t n = batch.shape.at(0);
-  const at::Tensor out = target_output(impl, run.output, n, target, "saliency maps");
   GradientPass pass;
   pass.notes = std::move(run.notes);
+  const std::string no_path = "the target score of '" + impl.file.path + "' does not depend on its input (no gradient path)";
+  const std::string backward = "the backward pass of '" + impl.file.path + "' to its input";
+  if (target.kind == TargetKind::kBox) {
+    // Every row explains row 0's box (a given one, or row 0's best detection): SmoothGrad's noisy copies
+    // keep the box the plain image resolved.
+    const std::vector<DetectionTensors> detections = detections_of(impl, run.output, n, "saliency maps");
+    pass.resolved = resolve_box_target(detections.at(0), target);
+    pass.target = *pass.resolved.index;
+    std::vector<at::Tensor> scores;
+    for (const DetectionTensors& d : detections) scores.push_back(box_score(d, pass.resolved));
+    pass.gradient = gradient_of(at::stack(scores).sum(), run.input_leaf, no_path, backward).detach().to(at::kCPU, at::kFloat).contiguous();
+    return pass;
+  }
+  const at::Tensor out = target_output(impl, run.output, n, target, "saliency maps");
   const at::Tensor detached = out.detach().to(at::kCPU, at::kFloat).contiguous();
   if (detached.dim() == 2) pass.scores = detached;
   pass.target = index ? *index : default_index(detached[0], target);
@@ -120,9 +134,9 @@ GradientPass input_gradients(Model::Impl& impl, const FloatArray& batch, const T
     masks = mask.defined() ? mask.unsqueeze(0).expand({n, mask.size(0), mask.size(1)}) : segmentation_masks(out, target, targets.narrow(0, 0, 1)).expand({n, out.size(2), out.size(3)});
     pass.mask = masks[0];
   }
-  const at::Tensor g = gradient_of(target_scores(out, target, targets, masks).sum(), run.input_leaf,
-                                   "the target score of '" + impl.file.path + "' does not depend on its input (no gradient path)",
-                                   "the backward pass of '" + impl.file.path + "' to its input");
+  pass.resolved = target;
+  pass.resolved.index = static_cast<int>(pass.target);
+  const at::Tensor g = gradient_of(target_scores(out, target, targets, masks).sum(), run.input_leaf, no_path, backward);
   pass.gradient = g.detach().to(at::kCPU, at::kFloat).contiguous();
   return pass;
 }
@@ -151,7 +165,7 @@ at::Tensor smooth_gradient(Model::Impl& impl, const FloatArray& input, const Sal
     for (int s = 0; s < count; ++s) {
       copies.push_back(x + at::randn(x.sizes(), generator, at::TensorOptions().dtype(at::kFloat)) * sigma);
     }
-    GradientPass pass = input_gradients(impl, to_float_array(at::cat(copies)), request.target, first.target, first.mask,
+    GradientPass pass = input_gradients(impl, to_float_array(at::cat(copies)), first.resolved, first.target, first.mask,
                                         start == 0 && !request.input_checked ? request.max_memory_bytes : 0);
     for (auto& note : pass.notes) notes.push_back(std::move(note));
     sum += pass.gradient.sum(0);
@@ -197,9 +211,6 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
   if (request.samples < 1 || request.samples > 10000) throw Error::usage("--samples must be 1 to 10000");
   if (!(request.noise >= 0 && request.noise <= 10)) throw Error::usage("--noise must be 0 to 10 (a share of the input's range)");
   if (request.batch_size < 1) throw Error::usage("--batch-size must be at least 1");
-  if (request.target.kind == TargetKind::kBox) {
-    throw Error::usage("--target box: saliency maps of a detector's box are not there yet; explain it with cnnviz gradcam --target box");
-  }
   Model::Impl& impl = model.impl();
   const ReluBackward relu = request.method == SaliencyMethod::kGuided            ? ReluBackward::kGuided
                             : request.method == SaliencyMethod::kGuidedFlashTorch ? ReluBackward::kGuidedTimesOutput
@@ -210,7 +221,7 @@ SaliencyResult compute_saliency(Model& model, const FloatArray& input, const Sal
   SaliencyResult result;
   result.notes = std::move(first.notes);
   result.target_class = static_cast<int>(first.target);
-  result.target = target_text(request.target, result.target_class);
+  result.target = target_text(first.resolved, result.target_class);
   if (first.scores.defined()) result.scores.assign(first.scores.data_ptr<float>(), first.scores.data_ptr<float>() + first.scores.size(1));
 
   at::NoGradGuard no_grad;
