@@ -81,7 +81,8 @@ PT2_NAMES = frozenset({
     "tiny_cnn", "edge", "two_inputs", "one_block_stages", "resnet18",
     "cifar_googlenet", "cifar_resnet", "cifar_preact_resnet", "cifar_densenet", "unet",
     "efficientnet_b0", "mnasnet0_5", "convnext_tiny", "regnet_y_400mf", "mobilenet_v3_small",
-    "swin_t", "vit_b_16", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large", "tiny_vit",
+    "swin_t", "maxvit_t", "vit_b_16", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large", "tiny_vit",
+    "fcn_resnet50",
 })
 # These also get <name>.dynamic.pt2 (exported at batch 2 with the batch dimension dynamic,
 # torch.export.Dim: the graph computes sizes with Python operators on it) and <name>.b3.pt2 (static, at

@@ -51,6 +51,7 @@ CASES = (
     ("swin_t", "features.7.1.norm1", "swin", "swin", "class", ("gradcam",), 224),
     ("deeplabv3_mobilenet_v3_large", "backbone.16", "auto", "none", "seg:auto", ("gradcam", "gradcamelementwise"), 224),
     ("lraspp_mobilenet_v3_large", "backbone.16", "none", "none", "seg:MASK", ("gradcam",), 224),
+    ("fcn_resnet50", "backbone.layer4", "auto", "none", "seg:auto", ("gradcam",), 224),
     # MaxViT-T's last stage ([1, 512, 7, 7] after its grid attention), and seed 003's U-Net, whose
     # output [1, 2, 388, 388] is smaller than its gray 572 x 572 input (unpadded convolutions).
     ("maxvit_t", "blocks.3", "auto", "none", "class:24", ("gradcam", "eigencam"), 224),
