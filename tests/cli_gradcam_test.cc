@@ -282,6 +282,10 @@ TEST_CASE("cli gradcam: --metrics per map and their sums over a batch", "[cli][c
   CHECK(sums["maps"] == 2);
   CHECK(sums["change_sum"].get<double>() == Approx(lines[0]["metrics"]["change"].get<double>() + lines[1]["metrics"]["change"].get<double>()));
   check_error({"gradcam", model, photo, "--input", "1,3,32,32", "--metrics", "roads", "--format", "json"}, 2, {"--metrics 'roads' is not known"});
+  // --draw-boxes draws a detector's detections: refused on a classifier before anything runs, and in batch mode.
+  check_error({"gradcam", model, photo, "--input", "1,3,32,32", "--draw-boxes", "-o", dir.file("boxes.png")}, 2, {"--draw-boxes draws a detector's boxes"});
+  CHECK_FALSE(std::ifstream(dir.file("boxes.png")).good());
+  check_error({"gradcam", model, list, "--input", "1,3,32,32", "--draw-boxes", "-o", dir.file("boxes")}, 2, {"--draw-boxes take one image"});
 }
 
 // ROAD (pytorch-grad-cam's figures are checked in cam_test.cc): its names in the JSON and the text, the

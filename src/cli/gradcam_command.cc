@@ -126,7 +126,9 @@ nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string
 void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap, DeviceKind device, std::vector<std::string> labels) {
   namespace fs = std::filesystem;
   if (o.output.empty() || o.output == "-") throw Error::usage("batch mode (IMAGE is a directory or a list) needs -o OUTDIR");
-  if (!o.heatmap.empty() || !o.raw.empty()) throw Error::usage("--heatmap and --raw take one image; batch mode writes overlays");
+  if (!o.heatmap.empty() || !o.raw.empty() || o.draw_boxes) {
+    throw Error::usage("--heatmap, --raw and --draw-boxes take one image; batch mode writes overlays");
+  }
   std::error_code ec;
   fs::create_directories(o.output, ec);
   if (ec || !fs::is_directory(o.output)) throw Error(ErrorKind::kOutput, "cannot create output directory '" + o.output + "': " + ec.message());
@@ -237,15 +239,15 @@ void run_gradcam_command(const GradcamOptions& o) {
   const Image image = load_image(o.image, image_limits(o.image_options));
   Model model = load_model(o.model, device);
   adapt_to_detector(model, o.model, image, o.image_options, o.target, pre, request.target);
+  if (o.draw_boxes && request.target.kind != TargetKind::kBox) {
+    throw Error::usage("--draw-boxes draws a detector's boxes; '" + o.model + "' is not explained for a box (--target box, on detectors)");
+  }
   request.layer = o.layer == "auto" ? -1 : find_layer(model.tree(), o.layer, o.model);
   const ImageCams explained = run_cam_image(model, image, pre, request, o.batch_size);
   const Image& seen = explained.image.seen;
   const std::vector<CamResult>& cams = explained.cams;
   for (const auto& note : explained.notes) print_note(note);
   if (labels.empty() && cams.front().scores.size() == 1000) labels = imagenet_labels();
-  if (o.draw_boxes && request.target.kind != TargetKind::kBox) {
-    throw Error::usage("--draw-boxes draws a detector's boxes; '" + o.model + "' was explained for --target " + cams.front().target);
-  }
 
   CamImageReport report{o.model, o.image, o.method, model.tree().nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels, o.metrics, {},
                         o.box_threshold};

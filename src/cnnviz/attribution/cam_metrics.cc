@@ -83,9 +83,8 @@ void check_road_options(const std::vector<std::string>& names, const RoadOptions
 void check_cam_metrics(const std::vector<std::string>& names, const Target& target) {
   for (const std::string& name : names) name_index(cam_metric_names(), name, "--metrics");
   if (!names.empty() && (target.kind == TargetKind::kSegmentation || target.kind == TargetKind::kBox)) {
-    const std::string given = target.index || target.kind == TargetKind::kBox ? target_text(target, target.index.value_or(0)) : std::string("seg:auto");
-    throw Error::usage("--metrics take class, softmax and output targets; not --target " +
-                       (target.kind == TargetKind::kBox && !target.index ? std::string("box") : given));
+    const std::string given = target.index ? target_text(target, *target.index) : target.kind == TargetKind::kBox ? "box" : "seg:auto";
+    throw Error::usage("--metrics take class, softmax and output targets; not --target " + given);
   }
 }
 
