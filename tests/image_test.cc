@@ -284,3 +284,29 @@ TEST_CASE("encode_png refuses malformed images", "[image]") {
   CHECK_THROWS_AS(encode_png(make_image(4, 4, 2)), Error);
   CHECK_THROWS_AS(encode_png(Image{}), Error);
 }
+
+TEST_CASE("encode_jpeg: a baseline JPEG our decoder (libjpeg, as Pillow) reads back close to the original", "[image]") {
+  // A smooth gradient: JPEG at quality 90 keeps every pixel within a few levels of it.
+  for (const int channels : {1, 3}) {
+    Image image{48, 32, channels, {}};
+    for (int y = 0; y < image.height; ++y) {
+      for (int x = 0; x < image.width; ++x) {
+        for (int c = 0; c < channels; ++c) image.pixels.push_back(static_cast<uint8_t>(4 * x + 2 * y + 20 * c));
+      }
+    }
+    const std::string bytes = encode_jpeg(image, 90);
+    CHECK(bytes.compare(0, 3, "\xff\xd8\xff") == 0);
+    CHECK(bytes == encode_jpeg(image, 90));  // deterministic
+    const Image back = decode_image(bytes, "roundtrip.jpg");
+    REQUIRE(back.width == 48);
+    REQUIRE(back.height == 32);
+    REQUIRE(back.channels == channels);
+    int worst = 0;
+    for (std::size_t i = 0; i < back.pixels.size(); ++i) worst = std::max(worst, std::abs(back.pixels[i] - image.pixels[i]));
+    CHECK(worst <= 6);
+    CHECK(encode_jpeg(image, 10).size() < bytes.size());  // quality is honoured
+  }
+  CHECK_THROWS_AS(encode_jpeg(make_image(4, 4, 4)), Error);  // no alpha in JPEG
+  CHECK_THROWS_AS(encode_jpeg(make_image(4, 4, 3), 0), Error);
+  CHECK_THROWS_AS(encode_jpeg(Image{}), Error);
+}

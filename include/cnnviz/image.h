@@ -47,4 +47,11 @@ Image decode_image(const std::string& bytes, const std::string& name, const Imag
 /// Error(kUsage) if the image is empty, has another channel count or pixels.size() does not match.
 std::string encode_png(const Image& image);
 
+/// Encodes an 8-bit gray (1 channel) or RGB (3) image as a baseline JPEG at `quality` (1 to 100), in
+/// memory, with libjpeg's defaults otherwise (JFIF, 4:2:0 chroma for RGB, the accurate integer DCT):
+/// equal images give equal bytes. For pictures where size matters more than exact pixels (the HTML
+/// report's overlays and feature maps). Throws Error(kUsage) as encode_png does, and for a quality
+/// outside 1..100.
+std::string encode_jpeg(const Image& image, int quality = 90);
+
 }  // namespace cnnviz

@@ -35,4 +35,8 @@ struct Summary {
 /// load_model -> capture_module_calls -> build_layer_records -> compute_summary_stats. Throws Error.
 Summary summarize_model(const SummaryRequest& request);
 
+/// The same for a model already loaded from request.model_path (request.device is not used): the
+/// summary `cnnviz report` embeds, from the model its pictures come from.
+Summary summarize_loaded_model(Model& model, const SummaryRequest& request);
+
 }  // namespace cnnviz

@@ -19,6 +19,7 @@
 #include "kernels_command.h"
 #include "layers_command.h"
 #include "maximize_command.h"
+#include "report_command.h"
 #include "saliency_command.h"
 #include "summary_command.h"
 
@@ -51,7 +52,7 @@ std::string unknown_command_message(const std::vector<Command>& commands, int ar
 }
 
 int real_main(int argc, char** argv) {
-  CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables, kernels, feature maps, CAMs, saliency, activation maximisation)",
+  CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables, kernels, feature maps, CAMs, saliency, activation maximisation, HTML reports)",
                "cnnviz"};
   app.set_version_flag("--version", [] {
     return "cnnviz " + cnnviz::cnnviz_version() + " (LibTorch " + cnnviz::libtorch_version() +
@@ -67,6 +68,8 @@ int real_main(int argc, char** argv) {
   cnnviz::cli::GradcamOptions gradcam;
   cnnviz::cli::SaliencyOptions saliency;
   cnnviz::cli::MaximizeOptions maximize;
+  cnnviz::cli::ReportOptions report;
+  report.argv.assign(argv, argv + argc);
   const std::vector<Command> commands = {
       {cnnviz::cli::add_summary_command(app, summary), [&] { cnnviz::cli::run_summary_command(summary); }},
       {cnnviz::cli::add_layers_command(app, layers), [&] { cnnviz::cli::run_layers_command(layers); }},
@@ -75,6 +78,7 @@ int real_main(int argc, char** argv) {
       {cnnviz::cli::add_gradcam_command(app, gradcam), [&] { cnnviz::cli::run_gradcam_command(gradcam); }},
       {cnnviz::cli::add_saliency_command(app, saliency), [&] { cnnviz::cli::run_saliency_command(saliency); }},
       {cnnviz::cli::add_maximize_command(app, maximize), [&] { cnnviz::cli::run_maximize_command(maximize); }},
+      {cnnviz::cli::add_report_command(app, report), [&] { cnnviz::cli::run_report_command(report); }},
   };
 
   try {

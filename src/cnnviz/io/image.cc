@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <csetjmp>
+#include <cstdlib>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -437,6 +438,76 @@ std::string encode_png(const Image& image) {
     throw Error(ErrorKind::kResource, std::string("cannot encode a PNG: ") + lowercase_first(s.message));
   }
   return out;
+}
+
+// ---- JPEG encoding ------------------------------------------------------------------------------------
+
+namespace {
+
+struct JpegWriteState {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  std::jmp_buf jump;
+  unsigned char* buffer;
+  unsigned long size;  // NOLINT(google-runtime-int): jpeg_mem_dest's type
+  char message[kMessageSize];
+};
+
+struct JpegWriteGuard {
+  JpegWriteState* state;
+  ~JpegWriteGuard() {
+    jpeg_destroy_compress(&state->cinfo);
+    std::free(state->buffer);  // jpeg_mem_dest's buffer is malloc'ed and left to the caller
+  }
+};
+
+[[noreturn]] void jpeg_write_on_error(j_common_ptr cinfo) {
+  auto* s = static_cast<JpegWriteState*>(cinfo->client_data);
+  (*cinfo->err->format_message)(cinfo, s->message);
+  std::longjmp(s->jump, 1);
+}
+
+bool jpeg_write_step(JpegWriteState* s, const Image* image, int quality) {
+  if (setjmp(s->jump)) return false;
+  jpeg_create_compress(&s->cinfo);
+  s->cinfo.client_data = s;
+  jpeg_mem_dest(&s->cinfo, &s->buffer, &s->size);
+  s->cinfo.image_width = static_cast<JDIMENSION>(image->width);
+  s->cinfo.image_height = static_cast<JDIMENSION>(image->height);
+  s->cinfo.input_components = image->channels;
+  s->cinfo.in_color_space = image->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_set_defaults(&s->cinfo);
+  jpeg_set_quality(&s->cinfo, quality, TRUE);
+  s->cinfo.dct_method = JDCT_ISLOW;
+  jpeg_start_compress(&s->cinfo, TRUE);
+  const std::size_t stride = static_cast<std::size_t>(image->width) * static_cast<std::size_t>(image->channels);
+  while (s->cinfo.next_scanline < s->cinfo.image_height) {
+    // libjpeg reads the rows only; its API takes them as non-const.
+    JSAMPROW row = const_cast<JSAMPROW>(image->pixels.data() + stride * s->cinfo.next_scanline);
+    jpeg_write_scanlines(&s->cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&s->cinfo);
+  return true;
+}
+
+}  // namespace
+
+std::string encode_jpeg(const Image& image, int quality) {
+  if (image.width <= 0 || image.height <= 0 || (image.channels != 1 && image.channels != 3) ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * static_cast<std::size_t>(image.channels)) {
+    throw Error::usage("cannot encode a " + std::to_string(image.width) + " x " + std::to_string(image.height) + " image with " +
+                       std::to_string(image.channels) + " channels and " + std::to_string(image.pixels.size()) +
+                       " bytes of pixels as JPEG; it needs a positive size, 1 or 3 channels and width * height * channels bytes");
+  }
+  if (quality < 1 || quality > 100) throw Error::usage("JPEG quality " + std::to_string(quality) + " is not in 1..100");
+  JpegWriteState s{};
+  s.cinfo.err = jpeg_std_error(&s.err);
+  s.err.error_exit = jpeg_write_on_error;
+  s.err.output_message = jpeg_on_output;
+  s.cinfo.client_data = &s;
+  JpegWriteGuard guard{&s};
+  if (!jpeg_write_step(&s, &image, quality)) throw Error(ErrorKind::kResource, std::string("cannot encode a JPEG: ") + lowercase_first(s.message));
+  return std::string(reinterpret_cast<const char*>(s.buffer), s.size);
 }
 
 }  // namespace cnnviz

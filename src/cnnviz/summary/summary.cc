@@ -8,6 +8,10 @@ namespace cnnviz {
 
 Summary summarize_model(const SummaryRequest& request) {
   Model model = load_model(request.model_path, request.device);
+  return summarize_loaded_model(model, request);
+}
+
+Summary summarize_loaded_model(Model& model, const SummaryRequest& request) {
   const ModuleTree& tree = model.tree();
 
   Summary summary;
