@@ -126,6 +126,36 @@ TEST_CASE("cli gradcam: batches are resumable and sharded and report failures pe
               {"would both write"});
 }
 
+TEST_CASE("cli gradcam: --index writes a page of the batch's overlays beside them", "[cli][cam][models]") {
+  TempDir dir;
+  const std::string images = dir.file("images");
+  fs::create_directories(images + "/sub");
+  fs::copy_file(model_path("references/photo.png"), images + "/a.png");
+  fs::copy_file(model_path("references/photo.jpg"), images + "/sub/b.jpg");
+  { std::ofstream(images + "/d.png") << "not an image"; }
+  const std::string out = dir.file("out");
+  auto r = run_cnnviz({"gradcam", model_path("tiny_cnn.script.pt"), images, "--input", "1,3,32,32", "-o", out, "--index", "--top-k", "2"});
+  CHECK(r.exit_code == 11);
+  CHECK_THAT(r.out, Contains(out + "/index.html\n"));
+  const std::string page = cnnviz::test::read_file(out + "/index.html");
+  CHECK_THAT(page, Contains("4 overlays written by this run, 0 skipped (already there), 1 failed."));
+  // Every overlay is linked by its path relative to the page, and that file exists.
+  int shown = 0;
+  for (const std::string name : {"a.top1.png", "a.top2.png", "sub/b.top1.png", "sub/b.top2.png"}) {
+    CHECK_THAT(page, Contains("<img src=\"" + name + "\""));
+    CHECK(fs::exists(out + "/" + name));
+    ++shown;
+  }
+  CHECK(shown == 4);
+  CHECK_THAT(page, Contains("d.png</code></td><td>error</td>"));
+  CHECK_THAT(page, Contains("top-2: "));
+  CHECK(page.find("<script") == std::string::npos);
+
+  // A shard writes its own page, so that shards in one folder do not overwrite each other's.
+  r = run_cnnviz({"gradcam", model_path("tiny_cnn.script.pt"), images, "--input", "1,3,32,32", "-o", out, "--index", "--top-k", "2", "--shard", "0/3"});
+  CHECK(fs::exists(out + "/index-0-of-3.html"));
+}
+
 TEST_CASE("cli gradcam: a batched run gives the same maps as one image at a time", "[cli][cam][models]") {
   TempDir dir;
   const std::string list = dir.file("list.txt");

@@ -103,6 +103,19 @@ int64_t fit_html_report(HtmlReport& report, int64_t max_bytes);
 /// (ResNet-18's layer1.0 and layer1.1).
 std::vector<std::pair<std::size_t, std::size_t>> repeated_blocks(const std::vector<LayerRecord>& records);
 
+/// One row of a batch run's index page (gradcam --index).
+struct BatchIndexRow {
+  std::string image;   ///< the input image, as listed (BatchItem::name)
+  std::string output;  ///< the overlay's path relative to the page; empty when none was written
+  std::string status;  ///< "ok", "skipped" (written by an earlier run) or "error"
+  std::string detail;  ///< "top-2: 24 (great grey owl), probability 0.012", or the error's message
+};
+
+/// A page listing a batch run's overlays, one row each: thumbnails are the overlay files themselves,
+/// linked by relative path (the page sits in the output folder beside them, so the folder moves as a
+/// whole); no script. `header` says what was run.
+std::string render_batch_index(const ReportHeader& header, const std::vector<BatchIndexRow>& rows);
+
 /// Text safe inside HTML elements and attribute values (& < > " ' escaped).
 std::string html_escape(const std::string& text);
 

@@ -26,7 +26,11 @@
 #include "cnnviz/name_table.h"
 #include "cnnviz/overlay.h"
 #include "cnnviz/preprocess.h"
+#include "cnnviz/html_report.h"
+#include "cnnviz/predictions.h"
 #include "cnnviz/sha256.h"
+#include "cnnviz/version.h"
+#include "page_header.h"
 
 namespace cnnviz::cli {
 
@@ -83,6 +87,8 @@ CLI::App* add_gradcam_command(CLI::App& app, GradcamOptions& o) {
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   cmd->add_option("--shard", o.shard, "Batch mode: take every N-th image starting at I, written I/N (Slurm arrays, Kubernetes Indexed Jobs)");
+  cmd->add_flag("--index", o.index,
+                "Batch mode: also write OUTDIR/index.html (index-I-of-N.html with --shard), a page of this run's overlays with their classes");
   cmd->add_flag("--overwrite", o.overwrite, "Batch mode: redo images whose overlay already exists (default: skip them, so runs resume)");
   add_image_options(*cmd, o.image_options);
   add_common_options(*cmd, o.common);
@@ -121,6 +127,24 @@ nlohmann::ordered_json batch_settings(const GradcamOptions& o, const std::string
   return settings;
 }
 
+// The index page's row of one event: the overlay relative to OUTDIR, the class and its probability.
+BatchIndexRow index_row(const CamBatchEvent& event, const std::vector<std::string>& labels, const std::string& outdir) {
+  BatchIndexRow row;
+  row.image = event.item ? event.item->name : "";
+  row.status = batch_status_name(event.status);
+  if (!event.output.empty()) row.output = std::filesystem::path(event.output).lexically_relative(outdir).generic_string();
+  if (event.status == CamBatchEvent::Status::kError) {
+    row.detail = event.message;
+  } else if (event.cam) {
+    const std::vector<float>& scores = event.cam->scores;
+    row.detail = (event.rank > 0 ? "top-" + std::to_string(event.rank) + ": " : "") + class_text(event.cam->target_class, labels);
+    for (const auto& p : top_predictions(scores, static_cast<int>(scores.size()), labels)) {
+      if (p.index == event.cam->target_class) row.detail += fmt::format(", probability {:.3f}", p.probability);
+    }
+  }
+  return row;
+}
+
 // Batch mode: IMAGE is a directory or a list; -o is the output directory. The loop is run_cam_batch's;
 // this prints its events (one line per output, or JSON lines) and a progress count on a terminal.
 void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap, DeviceKind device, std::vector<std::string> labels) {
@@ -150,8 +174,10 @@ void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap
 
   const bool json = o.format == "json";
   const bool progress = !json && ::isatty(2);
+  std::vector<BatchIndexRow> index_rows;
   auto on_event = [&](const CamBatchEvent& event) {
     if (event.cam && labels.empty() && event.cam->scores.size() == 1000) labels = imagenet_labels();
+    if (o.index) index_rows.push_back(index_row(event, labels, o.output));
     if (json) {
       write_stdout(json_text(cam_batch_line(event, labels)) + "\n");
     } else if (event.status == CamBatchEvent::Status::kOk) {
@@ -167,6 +193,24 @@ void run_batch(const GradcamOptions& o, const CamRequest& cam, Colormap colormap
   };
   const CamBatchTotals totals = run_cam_batch(model, items, request, on_event, on_chunk);
   if (progress) fmt::print(stderr, "\n");
+  if (o.index) {
+    ReportHeader header;
+    header.model_path = o.model;
+    header.model_sha256 = sha256_file(o.model);
+    header.cnnviz_version = cnnviz_version();
+    header.libtorch_version = libtorch_version();
+    header.device = model.device_name();
+    header.command_line = shell_command(o.argv);
+    header.created = created_time();
+    std::string name = "index.html";
+    if (!o.shard.empty()) {
+      const std::size_t slash = o.shard.find('/');
+      name = "index-" + o.shard.substr(0, slash) + "-of-" + o.shard.substr(slash + 1) + ".html";
+    }
+    const std::string page = (fs::path(o.output) / name).string();
+    write_file_atomically(page, render_batch_index(header, index_rows));
+    if (!json) write_stdout(page + "\n");
+  }
   for (const auto& note : totals.notes) print_note(note);
   if (request.metrics && totals.metrics.images > 0) {
     // Sums and the count, so that the runs of several shards add up (docs/scale-out.md).

@@ -39,7 +39,9 @@ struct GradcamOptions {
   std::string format = "text";
   int batch_size = 16;     ///< images per forward in batch mode; ScoreCAM's masked inputs per forward
   std::string shard;       ///< "I/N": this process takes every N-th image from the I-th
-  bool overwrite = false;  ///< batch mode: redo images whose output exists
+  bool overwrite = false;
+  bool index = false;      ///< batch mode: also write OUTDIR/index.html listing the overlays
+  std::vector<std::string> argv;  ///< the whole command line, for the index page (set by main)  ///< batch mode: redo images whose output exists
   ImageOptions image_options;
   CommonOptions common;
 };

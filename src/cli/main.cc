@@ -70,6 +70,7 @@ int real_main(int argc, char** argv) {
   cnnviz::cli::MaximizeOptions maximize;
   cnnviz::cli::ReportOptions report;
   report.argv.assign(argv, argv + argc);
+  gradcam.argv = report.argv;
   const std::vector<Command> commands = {
       {cnnviz::cli::add_summary_command(app, summary), [&] { cnnviz::cli::run_summary_command(summary); }},
       {cnnviz::cli::add_layers_command(app, layers), [&] { cnnviz::cli::run_layers_command(layers); }},

@@ -3,8 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <ctime>
+#include <cmath>
 #include <filesystem>
 
 #include "cnnviz/attribution_report.h"
@@ -24,6 +23,7 @@
 #include "cnnviz/summary_json.h"
 #include "cnnviz/summary_text.h"
 #include "cnnviz/version.h"
+#include "page_header.h"
 
 namespace cnnviz::cli {
 
@@ -66,30 +66,6 @@ CLI::App* add_report_command(CLI::App& app, ReportOptions& o) {
 }
 
 namespace {
-
-std::string shell_quote(const std::string& word) {
-  if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%") == std::string::npos) {
-    return word;
-  }
-  std::string out = "'";
-  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// UTC now, or SOURCE_DATE_EPOCH's time (reproducible pages, as reproducible builds do).
-std::string created_time() {
-  std::time_t t = std::time(nullptr);
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
-    char* end = nullptr;
-    const long long v = std::strtoll(epoch, &end, 10);
-    if (end && *end == '\0' && v >= 0) t = static_cast<std::time_t>(v);
-  }
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string out = "[";
@@ -201,7 +177,7 @@ void run_report_command(const ReportOptions& o) {
   h.libtorch_version = libtorch_version();
   h.device = summary.context.device;
   for (const auto& in : summary.context.inputs) h.input += (h.input.empty() ? "" : "; ") + shape_text(in.shape);
-  for (const auto& word : o.argv) h.command_line += (h.command_line.empty() ? "" : " ") + shell_quote(word);
+  h.command_line = shell_command(o.argv);
   h.created = created_time();
 
   // The layers drawn: --layers, else every convolution.
@@ -231,6 +207,8 @@ void run_report_command(const ReportOptions& o) {
     for (int f = 0; f < shown_filters; ++f) k.filters.push_back(f);
     if (!colour) {
       for (int c = 0; c < shown_channels; ++c) k.channels.push_back(c);
+      // One input channel: a square of filters rather than a column of them (U-Net's first layer).
+      if (channels == 1) k.grid.cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(shown_filters))));
     }
     const std::string shown = colour ? first_of(shown_filters, filters, "filters") + " in colour"
                                      : first_of(shown_filters, filters, "filters") + ", " + first_of(shown_channels, channels, "channels");

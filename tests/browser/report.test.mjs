@@ -426,3 +426,17 @@ test('i. screenshot of the top of the page (CNNVIZ_SCREENSHOT)', TEST_OPTS, asyn
     assertNoErrors(log);
   });
 });
+
+// Reported, not asserted (timings belong to benchmarks): how long the page takes to load, from the
+// browser's navigation timing, and to the first paint of its top.
+test('j. load time (reported)', TEST_OPTS, async (t) => {
+  await withReport({}, async (page, log) => {
+    const timing = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const paint = performance.getEntriesByName('first-contentful-paint')[0];
+      return { dom: nav.domContentLoadedEventEnd, load: nav.loadEventEnd, paint: paint ? paint.startTime : -1 };
+    });
+    t.diagnostic(`DOMContentLoaded ${timing.dom.toFixed(0)} ms, load ${timing.load.toFixed(0)} ms, first paint ${timing.paint.toFixed(0)} ms`);
+    assertNoErrors(log);
+  });
+});

@@ -272,6 +272,40 @@ std::string image_section(const ReportImage& image, std::size_t n) {
   return out + "</section>\n";
 }
 
+std::string header_list(const ReportHeader& h) {
+  std::string out = "<dl class=\"meta\">\n";
+  auto meta = [&](const std::string& key, const std::string& value, bool code = false) {
+    if (value.empty()) return;
+    out += "<dt>" + key + "</dt><dd>" + (code ? "<code>" + html_escape(value) + "</code>" : html_escape(value)) + "</dd>\n";
+  };
+  meta("Model", h.model_path, true);
+  meta("SHA-256", h.model_sha256, true);
+  if (h.model_bytes > 0) meta("File size", with_thousands(h.model_bytes) + " bytes");
+  meta("Input", h.input, true);
+  meta("Device", h.device);
+  meta("cnnviz", h.cnnviz_version);
+  meta("LibTorch", h.libtorch_version);
+  meta("Command", h.command_line, true);
+  meta("Created", h.created);
+  return out + "</dl>\n";
+}
+
+std::string file_name_of(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// `images`: where pictures may come from (the report: its own data: URIs only; the index: the files
+// beside it too).
+std::string page_head(const std::string& title, const std::string& version, const std::string& images) {
+  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src " + images + "; style-src 'unsafe-inline'; "
+         "script-src 'unsafe-inline'\">\n"
+         "<meta name=\"generator\" content=\"cnnviz " + html_escape(version) + "\">\n<title>" + html_escape(title) + "</title>\n<style>" +
+         kStyle + "</style>\n</head>\n<body>\n";
+}
+
 // JSON inside <script>: every '<' (only ever inside strings) as \u003c, so that nothing in it can end
 // the element or start a comment; JSON.parse reads the same text back.
 std::string script_json(const nlohmann::ordered_json& record) {
@@ -333,28 +367,10 @@ std::string render_html_report(const HtmlReport& r) {
   const ReportHeader& h = r.header;
   std::string out;
   out.reserve(1 << 20);
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-         "script-src 'unsafe-inline'\">\n"
-         "<meta name=\"generator\" content=\"cnnviz " + html_escape(h.cnnviz_version) + "\">\n";
-  const std::string file_name = h.model_path.substr(h.model_path.find_last_of('/') == std::string::npos ? 0 : h.model_path.find_last_of('/') + 1);
-  out += "<title>cnnviz report: " + html_escape(file_name) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
-  out += "<header>\n<h1>cnnviz report: <code>" + html_escape(file_name) + "</code></h1>\n<dl class=\"meta\">\n";
-  auto meta = [&](const std::string& key, const std::string& value, bool code = false) {
-    if (value.empty()) return;
-    out += "<dt>" + key + "</dt><dd>" + (code ? "<code>" + html_escape(value) + "</code>" : html_escape(value)) + "</dd>\n";
-  };
-  meta("Model", h.model_path, true);
-  meta("SHA-256", h.model_sha256, true);
-  meta("File size", with_thousands(h.model_bytes) + " bytes");
-  meta("Input", h.input, true);
-  meta("Device", h.device);
-  meta("cnnviz", h.cnnviz_version);
-  meta("LibTorch", h.libtorch_version);
-  meta("Command", h.command_line, true);
-  meta("Created", h.created);
-  out += "</dl>\n</header>\n<nav aria-label=\"Sections\"><a href=\"#summary\">Summary</a><a href=\"#kernels\">Kernels</a>";
+  const std::string file_name = file_name_of(h.model_path);
+  out += page_head("cnnviz report: " + file_name, h.cnnviz_version, "data:");
+  out += "<header>\n<h1>cnnviz report: <code>" + html_escape(file_name) + "</code></h1>\n" + header_list(h);
+  out += "</header>\n<nav aria-label=\"Sections\"><a href=\"#summary\">Summary</a><a href=\"#kernels\">Kernels</a>";
   if (!r.images.empty()) out += "<a href=\"#images\">Images</a>";
   out += "<a href=\"#omitted\">Left out</a></nav>\n<main>\n";
 
@@ -403,6 +419,25 @@ std::string render_html_report(const HtmlReport& r) {
   out += "<script type=\"application/json\" id=\"cnnviz-record\">" + script_json(record) + "</script>\n";
   out += std::string("<script>") + kScript + "</script>\n</body>\n</html>\n";
   return out;
+}
+
+std::string render_batch_index(const ReportHeader& h, const std::vector<BatchIndexRow>& rows) {
+  int ok = 0, skipped = 0, failed = 0;
+  for (const auto& r : rows) (r.status == "ok" ? ok : r.status == "skipped" ? skipped : failed) += 1;
+  std::string out = page_head("cnnviz gradcam: " + file_name_of(h.model_path), h.cnnviz_version, "'self' file: data:");
+  out += "<header>\n<h1>cnnviz gradcam: <code>" + html_escape(file_name_of(h.model_path)) + "</code></h1>\n" + header_list(h) + "</header>\n<main>\n";
+  out += fmt::format("<p>{} overlay{} written by this run, {} skipped (already there), {} failed.</p>\n", ok, ok == 1 ? "" : "s", skipped, failed);
+  out += "<table class=\"index\"><thead><tr><th>Overlay</th><th>Image</th><th>Status</th><th>Class</th></tr></thead><tbody>\n";
+  for (const auto& r : rows) {
+    out += "<tr><td>";
+    if (!r.output.empty() && r.status != "error") {
+      out += "<a href=\"" + html_escape(r.output) + "\"><img src=\"" + html_escape(r.output) +
+             "\" width=\"160\" loading=\"lazy\" decoding=\"async\" alt=\"overlay of " + html_escape(r.image) + "\"></a>";
+    }
+    out += "</td><td><code>" + html_escape(r.image) + "</code></td><td>" + html_escape(r.status) + "</td><td>" + html_escape(r.detail) +
+           "</td></tr>\n";
+  }
+  return out + "</tbody></table>\n</main>\n</body>\n</html>\n";
 }
 
 int64_t fit_html_report(HtmlReport& report, int64_t max_bytes) {
