@@ -109,6 +109,11 @@ std::string totals_of(const std::string& table) {
   return out;
 }
 
+// A note once per image (every method's run says the same about the layer).
+void add_note(ReportImage& section, const std::string& note) {
+  if (std::find(section.notes.begin(), section.notes.end(), note) == section.notes.end()) section.notes.push_back(note);
+}
+
 void check_output_directory(const std::string& output) {
   if (output == "-") return;
   namespace fs = std::filesystem;
@@ -239,7 +244,7 @@ void run_report_command(const ReportOptions& o) {
     for (std::size_t m = 0; m < methods.size(); ++m) {
       request.method = methods[m];
       const ImageCams explained = run_cam_image(model, image, pre, request);
-      for (const auto& note : explained.notes) section.notes.push_back(note);
+      for (const auto& note : explained.notes) add_note(section, note);
       const std::vector<CamResult>& cams = explained.cams;
       if (labels.empty() && cams.front().scores.size() == 1000) labels = imagenet_labels();
       if (m == 0) {
@@ -277,7 +282,7 @@ void run_report_command(const ReportOptions& o) {
       sal.target = request.target;
       sal.max_memory_bytes = limit;
       const ImageSaliency explained = run_saliency_image(model, image, pre, sal);
-      for (const auto& note : explained.notes) section.notes.push_back(note);
+      for (const auto& note : explained.notes) add_note(section, note);
       const SaliencyResult& result = explained.saliency;
       const std::string what = result.target.rfind("class:", 0) == 0 ? class_text(result.target_class, labels) : result.target;
       section.saliency = ReportFigure{o.saliency + " saliency", "of " + what,

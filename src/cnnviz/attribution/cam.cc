@@ -829,6 +829,11 @@ std::vector<CamResult> compute_cams(Model& model, const FloatArray& batch, const
                                     const std::vector<std::optional<int>>& classes, int score_batch_size) {
   if (request.seed > 0xffffffffULL) throw Error::usage("--seed " + std::to_string(request.seed) + " is above 2^32 - 1 (numpy's seeds)");
   NumpyRandom random(request.seed);
+  // A torch.export program with static input shapes runs at its exported batch only (its graph may hold
+  // that batch in a view's sizes, as ViT-B/16's does): ScoreCAM's masked inputs go in that many at a time.
+  if (const auto& fixed = model.file().example_inputs; !fixed.empty() && !fixed.front().shape.empty()) {
+    score_batch_size = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(score_batch_size, fixed.front().shape.front())));
+  }
   if (!request.aug_smooth) return cams_once(model, batch, request, classes, score_batch_size, random);
   if (request.top_k > 0) throw Error::usage("--aug-smooth explains one target per image; it does not go with --top-k");
   if (request.method == CamMethod::kFinerCam) throw Error::usage("finercam does not take --aug-smooth (pytorch-grad-cam's FinerCAM has none)");
