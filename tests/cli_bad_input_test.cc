@@ -60,6 +60,9 @@ const Command kCommands[] = {
     {"maximize", false, [](const std::string& m, const std::string&, const std::string& o) {
        return std::vector<std::string>{"maximize", m, "--layer", "features.0", "--input", "1,3,32,32", "--steps", "1", "-o", o};
      }},
+    {"report", true, [](const std::string& m, const std::string& i, const std::string& o) {
+       return std::vector<std::string>{"report", m, i, "--input", "1,3,32,32", "-o", o};
+     }},
 };
 
 // CNNVIZ_BATTERY_SAMPLE=1 (scripts/test sets it for the sanitizer stage, where each run costs seconds)
@@ -233,12 +236,12 @@ TEST_CASE("bad input battery: outputs that cannot be written", "[cli][battery][m
       {"too long a path", dir.path() + "/" + std::string(5000, 'z') + ".png"},
       {"too long a name", dir.file(std::string(300, 'w') + ".png")},
   };
-  std::size_t writer = 0;  // the commands that write files: kernels, features, features --all-layers, gradcam, saliency, maximize
+  std::size_t writer = 0;  // the commands that write files: kernels, features, features --all-layers, gradcam, saliency, maximize, report
   for (const Command& c : kCommands) {
     if (std::string(c.name) == "summary" || std::string(c.name) == "layers") continue;  // stdout only
     const std::size_t ci = writer++;
     for (std::size_t oi = 0; oi < std::size(outputs); ++oi) {
-      if (!runs(ci, oi, 6)) continue;
+      if (!runs(ci, oi, 7)) continue;
       const auto& [what, output] = outputs[oi];
       const bool all_layers = std::string(c.name) == "features --all-layers";
       if (all_layers && std::string(what) == "an existing directory") continue;  // its job
@@ -294,6 +297,9 @@ TEST_CASE("bad input battery: non-UTF-8 and odd file names work", "[cli][battery
   const auto cam = run_cnnviz({"gradcam", model, image, "--input", "1,3,32,32", "-o", dir.file("o\xff.png"), "--format", "json"});
   CHECK(cam.exit_code == 0);
   CHECK(fs::exists(dir.file("o\xff.png")));
+  const auto page = run_cnnviz({"report", model, image, "--input", "1,3,32,32", "-o", dir.file("r\xff.html")});
+  CHECK(page.exit_code == 0);
+  CHECK(fs::exists(dir.file("r\xff.html")));
   // Batch mode's JSON lines carry such names too.
   const std::string images = dir.file("imgs");
   fs::create_directories(images);
