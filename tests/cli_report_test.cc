@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_checks.h"
+#include "html_checks.h"
 #include "test_env.h"
 
 using Catch::Matchers::Contains;
@@ -18,20 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int count(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (std::size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
-  return n;
-}
-
-nlohmann::json embedded_record(const std::string& html) {
-  const std::string open = "<script type=\"application/json\" id=\"cnnviz-record\">";
-  const std::size_t begin = html.find(open);
-  REQUIRE(begin != std::string::npos);
-  const std::size_t end = html.find("</script>", begin);
-  REQUIRE(end != std::string::npos);
-  return nlohmann::json::parse(html.substr(begin + open.size(), end - begin - open.size()));
-}
+nlohmann::json embedded_record(const std::string& html) { return nlohmann::json::parse(cnnviz::test::embedded_record_text(html)); }
 
 nlohmann::json run_json(const std::vector<std::string>& args) {
   const auto r = run_cnnviz(args);
@@ -42,7 +30,7 @@ nlohmann::json run_json(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("cli report: ResNet-18 and an image; the page's record is what summary and gradcam print", "[cli][report][models]") {
+TEST_CASE("cli report: ResNet-18 and an image: the page's record is what summary and gradcam print", "[cli][report][models]") {
   TempDir dir;
   const std::string model = model_path("resnet18.script.pt");
   const std::string image = cnnviz::test::golden_path("cam/input.png");
@@ -59,8 +47,8 @@ TEST_CASE("cli report: ResNet-18 and an image; the page's record is what summary
   // The summary is `cnnviz summary --format json`'s document at the images' input shape.
   const nlohmann::json summary = run_json({"summary", model, "--input", "1,3,224,224", "--format", "json"});
   CHECK(record["summary"] == summary);
-  CHECK(count(html, "<li class=\"row\"") == static_cast<int>(summary["layers"].size()));
-  CHECK(count(html, "<li class=\"group\">") == 1);  // layer1.0 and layer1.1: BasicBlock x 2
+  CHECK(cnnviz::test::count_occurrences(html, "<li class=\"row\"") == static_cast<int>(summary["layers"].size()));
+  CHECK(cnnviz::test::count_occurrences(html, "<li class=\"group\">") == 1);  // layer1.0 and layer1.1: BasicBlock x 2
   CHECK_THAT(html, Contains("BasicBlock \u00D7 2"));
   CHECK_THAT(html, Contains(summary["model"]["sha256"].get<std::string>()));
   CHECK_THAT(html, Contains("Total params: 11,689,512"));  // torchinfo's totals block
@@ -80,8 +68,8 @@ TEST_CASE("cli report: ResNet-18 and an image; the page's record is what summary
   // Pictures: 20 kernel grids, the image, 2 x 3 CAMs, a saliency map and 20 feature grids, all inline.
   CHECK(record["kernels"].size() == 20);
   CHECK(shown["feature_maps"].size() == 20);
-  CHECK(count(html, "<img ") == 20 + 1 + 6 + 1 + 20);
-  CHECK(count(html, "<img src=\"data:image/") == count(html, "<img "));
+  CHECK(cnnviz::test::count_occurrences(html, "<img ") == 20 + 1 + 6 + 1 + 20);
+  CHECK(cnnviz::test::count_occurrences(html, "<img src=\"data:image/") == cnnviz::test::count_occurrences(html, "<img "));
   CHECK(record["omitted"].empty());
 }
 
@@ -99,7 +87,7 @@ TEST_CASE("cli report: past --max-size pictures are left out and named, never a 
   const std::string html = cnnviz::test::read_file(page);
   const nlohmann::json record = embedded_record(html);
   REQUIRE(!record["omitted"].empty());
-  CHECK(count(html, "class=\"left-out\"") == static_cast<int>(record["omitted"].size()));
+  CHECK(cnnviz::test::count_occurrences(html, "class=\"left-out\"") == static_cast<int>(record["omitted"].size()));
   CHECK(html.substr(html.size() - 8) == "</html>\n");
 
   // A model alone: the summary and its kernels, no forward.

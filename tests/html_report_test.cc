@@ -8,6 +8,7 @@
 #include "cnnviz/error.h"
 #include "cnnviz/html_report.h"
 #include "cnnviz/layer_record.h"
+#include "html_checks.h"
 #include "records.h"
 
 using namespace cnnviz;
@@ -15,12 +16,6 @@ using cnnviz::test::add_node;
 using cnnviz::test::call;
 
 namespace {
-
-int count(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (std::size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
-  return n;
-}
 
 // Net: stem, stage1 (two equal blocks), stage2 (a block with a downsample, then a plain one), head.
 // Calls in the order they start, containers before their children, as forward hooks see them.
@@ -64,14 +59,6 @@ HtmlReport sample_report() {
 
 ReportPicture picture_of(std::size_t bytes, char fill) { return {std::string(bytes, fill), "image/png", 8, 8, "a picture"}; }
 
-std::string embedded_json(const std::string& html) {
-  const std::string open = "<script type=\"application/json\" id=\"cnnviz-record\">";
-  const std::size_t begin = html.find(open);
-  REQUIRE(begin != std::string::npos);
-  const std::size_t end = html.find("</script>", begin);
-  return html.substr(begin + open.size(), end - begin - open.size());
-}
-
 }  // namespace
 
 TEST_CASE("html escaping and base64 (RFC 4648's test vectors)", "[report]") {
@@ -100,8 +87,8 @@ TEST_CASE("repeated blocks: equal sibling containers of one shape fold, others d
 TEST_CASE("the page: one list item per summary row, in order, nested, with the group folded", "[report]") {
   const HtmlReport r = sample_report();
   const std::string html = render_html_report(r);
-  CHECK(count(html, "<li class=\"row\"") == static_cast<int>(r.records.size()));
-  CHECK(count(html, "<li class=\"group\"><details><summary>") == 1);  // closed: no "open"
+  CHECK(cnnviz::test::count_occurrences(html, "<li class=\"row\"") == static_cast<int>(r.records.size()));
+  CHECK(cnnviz::test::count_occurrences(html, "<li class=\"group\"><details><summary>") == 1);  // closed: no "open"
   CHECK(html.find("Block \u00D7 2") != std::string::npos);
   // Rows appear in record order, each with its index.
   std::size_t pos = 0;
@@ -113,9 +100,9 @@ TEST_CASE("the page: one list item per summary row, in order, nested, with the g
     pos = at;
   }
   // Containers open (readable without JavaScript), lists balanced.
-  CHECK(count(html, "<ul") == count(html, "</ul>"));
-  CHECK(count(html, "<details") == count(html, "</details>"));
-  CHECK(count(html, "<li") == count(html, "</li>"));
+  CHECK(cnnviz::test::count_occurrences(html, "<ul") == cnnviz::test::count_occurrences(html, "</ul>"));
+  CHECK(cnnviz::test::count_occurrences(html, "<details") == cnnviz::test::count_occurrences(html, "</details>"));
+  CHECK(cnnviz::test::count_occurrences(html, "<li") == cnnviz::test::count_occurrences(html, "</li>"));
   // Escaped text; nothing fetched: no external URL, every picture a data: URI, a policy that forbids the rest.
   CHECK(html.find("models/net &lt;v2&gt;.pt") != std::string::npos);
   CHECK(html.find("<v2>") == std::string::npos);
@@ -132,7 +119,7 @@ TEST_CASE("the embedded record reads back unchanged and cannot end its script el
   const std::string html = render_html_report(r);
   CHECK(html.find("</script><script>alert") == std::string::npos);
   CHECK(html.find("<!-- x") == std::string::npos);
-  const auto doc = nlohmann::ordered_json::parse(embedded_json(html));
+  const auto doc = nlohmann::ordered_json::parse(cnnviz::test::embedded_record_text(html));
   CHECK(doc["schema"] == "cnnviz.report");
   CHECK(doc["note"] == "</script><script>alert(1)</script> <!-- x");
   CHECK(doc["omitted"] == nlohmann::ordered_json(r.omitted));
@@ -166,7 +153,7 @@ TEST_CASE("the size limit leaves out feature maps first, then kernels, saliency 
     CHECK(r.omitted[1].find("feature maps of stem (Conv2d)") == 0);
     CHECK(!r.kernels[0].picture.bytes.empty());
     const std::string html = render_html_report(r);
-    CHECK(count(html, "class=\"left-out\"") == 2);
+    CHECK(cnnviz::test::count_occurrences(html, "class=\"left-out\"") == 2);
   }
   SECTION("then the kernels, the saliency map and the CAMs") {
     fit_html_report(r, full - 4 * 40000);
