@@ -19,6 +19,7 @@
 #include "cnnviz/saliency.h"
 #include "cnnviz/target.h"
 #include "cli_checks.h"
+#include "html_checks.h"
 #include "npy_reference.h"
 
 using namespace cnnviz;
@@ -186,6 +187,19 @@ TEST_CASE("cli: gradcam on Faster R-CNN lists and draws its detections", "[cli][
   r = test::run_cnnviz({"gradcam", model, image, "--method", "eigencam", "-o", dir.file("plain.png")});
   REQUIRE(r.exit_code == 0);
   CHECK(test::read_file(dir.file("plain.png")) != test::read_file(dir.file("det.png")));
+
+  // cnnviz report lists the same detections and gives the same record for the map.
+  r = test::run_cnnviz({"report", model, image, "--methods", "eigencam", "--saliency", "none", "--layers", "backbone.body.conv1",
+                        "--box-threshold", "0.8", "--threads", "1", "-o", dir.file("det.html")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string page = test::read_file(dir.file("det.html"));
+  const auto record = nlohmann::json::parse(test::embedded_record_text(page));
+  CHECK(record["images"][0]["cams"][0]["detections"] == out["detections"]);
+  for (const char* key : {"target", "target_score", "map"}) CHECK(record["images"][0]["cams"][0]["cams"][0][key] == out["cams"][0][key]);
+  CHECK(test::count_occurrences(page, "<ol class=\"detections\">") == 1);
+  const std::size_t list = page.find("<ol class=\"detections\">");
+  CHECK(static_cast<std::size_t>(test::count_occurrences(page.substr(list, page.find("</ol>", list) - list), "<li>")) == above);
 
   // Each error is one line after the notes on what the run decided (the detector's input, the layer).
   auto check_failure = [&](const std::vector<std::string>& args, int code, const std::vector<std::string>& mentions) {

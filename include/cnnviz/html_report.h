@@ -52,6 +52,7 @@ struct ReportImage {
   std::vector<std::string> cam_methods;  ///< the gallery's rows
   std::vector<std::string> cam_columns;  ///< its columns: "top-1", "top-2", ... or the target
   std::vector<ReportCam> cams;           ///< row-major: cams[method * cam_columns.size() + column]
+  std::vector<std::string> detections;   ///< a detector's detections, one line each ("label 1 (0.93): 12, 40, 210, 300")
   std::optional<ReportFigure> saliency;
   std::vector<ReportFigure> features;    ///< one per drawn layer
   std::vector<std::string> notes;

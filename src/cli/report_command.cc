@@ -57,6 +57,9 @@ CLI::App* add_report_command(CLI::App& app, ReportOptions& o) {
       ->capture_default_str();
   cmd->add_flag("--flops", o.flops, "Also count FLOPs as fvcore does (a FLOPs column in the tree)");
   cmd->add_option("--labels", o.labels, "Class names, one per line (ImageNet's are built in for 1000 classes)");
+  cmd->add_option("--box-threshold", o.box_threshold, "Detectors: the score from which detections are listed and outlined on the overlays")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
   cmd->add_option("--colormap", o.colormap, "The CAMs' colormap: " + value_list(colormap_names()))->capture_default_str();
   cmd->add_option("--image-weight", o.image_weight, "Share of the image in the overlays")->check(CLI::Range(0.0f, 1.0f))->capture_default_str();
   add_image_options(*cmd, o.image_options);
@@ -252,13 +255,19 @@ void run_report_command(const ReportOptions& o) {
         const std::vector<float>& scores = cams.front().scores;
         if (scores.size() > 1) section.predictions = top_predictions(scores, std::min<int>(5, static_cast<int>(scores.size())), labels);
         section.cam_layer = node_title(explained.layer);
+        for (const Detection& d : cams.front().detections) {
+          if (d.score < o.box_threshold) continue;
+          section.detections.push_back(fmt::format("{} ({:.3f}): box {:.1f}, {:.1f}, {:.1f}, {:.1f}", class_text(d.label, labels), d.score,
+                                                   d.box[0], d.box[1], d.box[2], d.box[3]));
+        }
         for (std::size_t r = 0; r < cams.size(); ++r) {
           section.cam_columns.push_back(request.top_k > 0 ? fmt::format("top-{}: {}", r + 1, class_text(cams[r].target_class, labels))
                                                           : cams[r].target);
         }
       }
       section.cam_methods.push_back(o.methods[m]);
-      CamImageReport cam_report{o.model, path, o.methods[m], tree.nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels, o.metrics, {}};
+      CamImageReport cam_report{o.model, path, o.methods[m], tree.nodes[static_cast<std::size_t>(explained.layer)], cams, {}, labels, o.metrics, {},
+                                o.box_threshold};
       if (!o.metrics.empty()) cam_report.metrics = cam_confidence(model, explained.image.input, cams, request, o.metrics, road);
       for (std::size_t r = 0; r < cams.size(); ++r) {
         const CamResult& cam = cams[r];
@@ -267,8 +276,9 @@ void run_report_command(const ReportOptions& o) {
         cell.class_text = cam.target.rfind("class:", 0) == 0 ? class_text(cam.target_class, labels) : cam.target;
         cell.target_score = cam.target_score;
         if (!o.metrics.empty()) cell.metrics = cam_metrics_text(cam_report.metrics[r], o.metrics);
-        cell.overlay = compact_picture(overlay_heatmap(explained.image.seen, cam.map, o.image_weight, colormap),
-                               o.methods[m] + " map of " + cell.class_text + " over " + path);
+        Image overlay = overlay_heatmap(explained.image.seen, cam.map, o.image_weight, colormap);
+        if (request.target.kind == TargetKind::kBox) draw_detections(overlay, cam.detections, o.box_threshold);
+        cell.overlay = compact_picture(overlay, o.methods[m] + " map of " + cell.class_text + " over " + path);
         section.cams.push_back(std::move(cell));
       }
       cams_json.push_back(cam_image_json(cam_report));

@@ -33,6 +33,7 @@ struct ReportOptions {
   std::string labels;
   std::string colormap = "jet";
   float image_weight = 0.5f;
+  float box_threshold = 0.5f;  ///< detectors: detections listed and outlined from this score
   ImageOptions image_options;
   CommonOptions common;
   std::vector<std::string> argv;  ///< the whole command line, for the page's header (set by main)

@@ -239,6 +239,11 @@ std::string image_section(const ReportImage& image, std::size_t n) {
   out += "<div class=\"overview\"><figure class=\"seen\">" + picture_html(image.seen, kLeftOut) +
          fmt::format("<figcaption>As the model saw it: {} \u00D7 {}</figcaption></figure>\n", image.seen.width, image.seen.height);
   if (!image.predictions.empty()) out += predictions_table(image.predictions);
+  if (!image.detections.empty()) {
+    out += "<div><b>Detections</b><ol class=\"detections\">";
+    for (const auto& d : image.detections) out += "<li>" + html_escape(d) + "</li>";
+    out += "</ol></div>";
+  }
   out += "</div>\n";
   if (!image.cams.empty()) {
     out += "<h4>Where the model looks: <code>" + html_escape(image.cam_layer) + "</code></h4>\n<table class=\"gallery\"><thead><tr><th>Method</th>";
