@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "cnnviz/version_config.h"  // CNNVIZ_VERSION_MAJOR, _MINOR, _PATCH, _STRING, _NUMBER
+
 namespace cnnviz {
 
 /// cnnviz's own version ("0.1.0").

@@ -14,6 +14,7 @@
 #include "cnnviz/runtime.h"
 #include "cnnviz/version.h"
 #include "common_options.h"
+#include "completion_command.h"
 #include "features_command.h"
 #include "gradcam_command.h"
 #include "kernels_command.h"
@@ -69,6 +70,7 @@ int real_main(int argc, char** argv) {
   cnnviz::cli::SaliencyOptions saliency;
   cnnviz::cli::MaximizeOptions maximize;
   cnnviz::cli::ReportOptions report;
+  cnnviz::cli::CompletionOptions completion;
   report.argv.assign(argv, argv + argc);
   gradcam.argv = report.argv;
   const std::vector<Command> commands = {
@@ -80,6 +82,7 @@ int real_main(int argc, char** argv) {
       {cnnviz::cli::add_saliency_command(app, saliency), [&] { cnnviz::cli::run_saliency_command(saliency); }},
       {cnnviz::cli::add_maximize_command(app, maximize), [&] { cnnviz::cli::run_maximize_command(maximize); }},
       {cnnviz::cli::add_report_command(app, report), [&] { cnnviz::cli::run_report_command(report); }},
+      {cnnviz::cli::add_completion_command(app, completion), [&] { cnnviz::cli::run_completion_command(app, completion); }},
   };
 
   try {
