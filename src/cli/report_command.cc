@@ -13,6 +13,7 @@
 #include "cnnviz/feature_grid.h"
 #include "cnnviz/html_report.h"
 #include "cnnviz/image_run.h"
+#include "cnnviz/input_spec.h"
 #include "cnnviz/kernel_grid.h"
 #include "cnnviz/labels.h"
 #include "cnnviz/layer_lookup.h"
@@ -69,12 +70,6 @@ CLI::App* add_report_command(CLI::App& app, ReportOptions& o) {
 }
 
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 std::string first_of(int shown, int total, const char* what) {
   return shown >= total ? fmt::format("all {} {}", total, what) : fmt::format("{} 0-{} of {}", what, shown - 1, total);
@@ -144,6 +139,7 @@ void run_report_command(const ReportOptions& o) {
   const RoadOptions road{o.road_percentiles, o.seed};
   check_road_options(o.metrics, road);
   const Colormap colormap = parse_colormap(o.colormap);
+  const Reshape reshape = parse_reshape(o.reshape);
   const int64_t limit = memory_limit(o.common);
   const DeviceKind device = apply_common_options(o.common);
   std::vector<std::string> labels = o.labels.empty() ? std::vector<std::string>{} : load_labels(o.labels);
@@ -153,6 +149,7 @@ void run_report_command(const ReportOptions& o) {
 
   Model model = load_model(o.model, device);
   const ModuleTree& tree = model.tree();
+  const int cam_layer = o.layer == "auto" ? -1 : find_layer(tree, o.layer, o.model);
 
   // The summary at the images' input shape (--input, else the preprocessing's), or a .pt2's own.
   SummaryRequest sreq;
@@ -184,7 +181,7 @@ void run_report_command(const ReportOptions& o) {
   h.cnnviz_version = cnnviz_version();
   h.libtorch_version = libtorch_version();
   h.device = summary.context.device;
-  for (const auto& in : summary.context.inputs) h.input += (h.input.empty() ? "" : "; ") + shape_text(in.shape);
+  for (const auto& in : summary.context.inputs) h.input += (h.input.empty() ? "" : "; ") + shape_to_string(in.shape);
   h.command_line = shell_command(o.argv);
   h.created = created_time();
 
@@ -220,7 +217,7 @@ void run_report_command(const ReportOptions& o) {
     }
     const std::string shown = colour ? first_of(shown_filters, filters, "filters") + " in colour"
                                      : first_of(shown_filters, filters, "filters") + ", " + first_of(shown_channels, channels, "channels");
-    report.kernels.push_back({node_title(node), "weight " + shape_text(weight.shape) + ": " + shown,
+    report.kernels.push_back({node_title(node), "weight " + shape_to_string(weight.shape) + ": " + shown,
                               png_picture(render_kernel_grid(weight, n.conv->transposed, k), "kernels of " + n.path)});
     kernels_json.push_back({{"layer", n.path}, {"class", n.class_name}, {"weight_shape", weight.shape}, {"shown", shown}});
   }
@@ -232,13 +229,13 @@ void run_report_command(const ReportOptions& o) {
     PreprocessOptions pre = base_pre;
     CamRequest request;
     request.target = target;
-    request.reshape = parse_reshape(o.reshape);
+    request.reshape = reshape;
     request.seed = o.seed;
     request.max_memory_bytes = limit;
     request.top_k = by_rank ? o.top_k : 0;
     adapt_to_detector(model, o.model, image, o.image_options, o.target, pre, request.target);
     if (request.target.kind == TargetKind::kBox) request.top_k = 0;
-    request.layer = o.layer == "auto" ? -1 : find_layer(tree, o.layer, o.model);
+    request.layer = cam_layer;
 
     ReportImage section;
     section.path = path;
@@ -315,14 +312,14 @@ void run_report_command(const ReportOptions& o) {
         try {
           channels = feature_channels(activation);
         } catch (const Error&) {
-          report.omitted.push_back("feature maps of " + layer_path + " for " + path + ": its output " + shape_text(activation.shape) +
+          report.omitted.push_back("feature maps of " + layer_path + " for " + path + ": its output " + shape_to_string(activation.shape) +
                                    " is not a feature map");
           continue;
         }
         FeatureGridOptions g;
         const int shown = std::min(channels, o.channels);
         for (int c = 0; c < shown; ++c) g.channels.push_back(c);
-        section.features.push_back({node_title(node), shape_text(activation.shape) + ": " + first_of(shown, channels, "channels"),
+        section.features.push_back({node_title(node), shape_to_string(activation.shape) + ": " + first_of(shown, channels, "channels"),
                                     compact_picture(render_feature_grid(activation, g), "feature maps of " + layer_path + " for " + path)});
         features_json.push_back({{"layer", layer_path}, {"shape", activation.shape}, {"channels_shown", shown}});
       }

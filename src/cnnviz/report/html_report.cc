@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "cnnviz/error.h"
+#include "cnnviz/input_spec.h"
 #include "cnnviz/summary_text.h"
 
 namespace cnnviz {
@@ -87,12 +88,7 @@ constexpr const char* kScript = R"js(
 })();
 )js";
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  if (shape.empty()) return "--";
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
+std::string shape_text(const std::vector<int64_t>& shape) { return shape.empty() ? "--" : shape_to_string(shape); }
 
 std::string count_text(int64_t n) { return n > 0 ? with_thousands(n) : "--"; }
 
@@ -121,6 +117,17 @@ bool same_block(const std::vector<LayerRecord>& rows, std::size_t a, std::size_t
     if (rows[a + i].class_name != rows[b + i].class_name || rows[a + i].depth - x.depth != rows[b + i].depth - y.depth) return false;
   }
   return true;
+}
+
+// The direct children of rows [first, end), cut into runs: a run of two or more is a group of repeated
+// blocks (same_block), a run of one a row of its own.
+std::vector<std::vector<std::size_t>> sibling_runs(const std::vector<LayerRecord>& rows, std::size_t first, std::size_t end) {
+  std::vector<std::vector<std::size_t>> runs;
+  for (std::size_t j = first; j < end; j = std::max(rows[j].subtree_end, j + 1)) {
+    if (runs.empty() || !same_block(rows, runs.back().front(), j)) runs.emplace_back();
+    runs.back().push_back(j);
+  }
+  return runs;
 }
 
 // The summary tree.
@@ -180,19 +187,15 @@ class TreeWriter {
 
   // The direct children of rows [first, end), consecutive containers of one class folded into a group.
   void children(std::size_t first, std::size_t end) {
-    std::vector<std::size_t> kids;
-    for (std::size_t j = first; j < end; j = std::max(rows_[j].subtree_end, j + 1)) kids.push_back(j);
-    for (std::size_t k = 0; k < kids.size();) {
-      std::size_t run = k + 1;
-      while (run < kids.size() && same_block(kids[k], kids[run])) ++run;
-      if (run - k < 2) {
-        row(kids[k++]);
+    for (const std::vector<std::size_t>& run : sibling_runs(rows_, first, end)) {
+      if (run.size() < 2) {
+        row(run.front());
         continue;
       }
       int64_t params = 0, mult_adds = 0, share = 0, flops = 0;
       bool all_flops = r_.has_flops;
-      for (std::size_t g = k; g < run; ++g) {
-        const LayerRecord& member = rows_[kids[g]];
+      for (std::size_t g : run) {
+        const LayerRecord& member = rows_[g];
         if (member.is_recursive) continue;
         params += member.num_params;
         mult_adds += mult_adds_of(member);
@@ -200,19 +203,17 @@ class TreeWriter {
         if (member.flops < 0) all_flops = false;
         flops += std::max<int64_t>(member.flops, 0);
       }
-      const LayerRecord& head = rows_[kids[k]];
+      const LayerRecord& head = rows_[run.front()];
+      const LayerRecord& last = rows_[run.back()];
       out_ += "<li class=\"group\"><details><summary>";
-      cells(head.class_name + " \u00D7 " + std::to_string(run - k), "", head.depth, shape_text(rows_[kids[run - 1]].output_shape),
-            "repeated blocks: " + rows_[kids[k]].path + " to " + rows_[kids[run - 1]].path, count_text(params), count_text(mult_adds),
-            all_flops ? count_text(flops) : "", share);
+      cells(head.class_name + " \u00D7 " + std::to_string(run.size()), "", head.depth, shape_text(last.output_shape),
+            "repeated blocks: " + head.path + " to " + last.path, count_text(params), count_text(mult_adds), all_flops ? count_text(flops) : "",
+            share);
       out_ += "</summary><ul>\n";
-      for (std::size_t g = k; g < run; ++g) row(kids[g]);
+      for (std::size_t g : run) row(g);
       out_ += "</ul></details></li>\n";
-      k = run;
     }
   }
-
-  bool same_block(std::size_t a, std::size_t b) const { return cnnviz::same_block(rows_, a, b); }
 
   const HtmlReport& r_;
   const std::vector<LayerRecord>& rows_;
@@ -354,14 +355,9 @@ std::string base64_encode(const std::string& bytes) {
 std::vector<std::pair<std::size_t, std::size_t>> repeated_blocks(const std::vector<LayerRecord>& records) {
   std::vector<std::pair<std::size_t, std::size_t>> groups;
   std::function<void(std::size_t, std::size_t)> visit = [&](std::size_t first, std::size_t end) {
-    std::vector<std::size_t> kids;
-    for (std::size_t j = first; j < end; j = std::max(records[j].subtree_end, j + 1)) kids.push_back(j);
-    for (std::size_t k = 0; k < kids.size();) {
-      std::size_t run = k + 1;
-      while (run < kids.size() && same_block(records, kids[k], kids[run])) ++run;
-      if (run - k >= 2) groups.emplace_back(kids[k], std::max(records[kids[run - 1]].subtree_end, kids[run - 1] + 1));
-      for (std::size_t g = k; g < run; ++g) visit(kids[g] + 1, records[kids[g]].subtree_end);
-      k = run;
+    for (const std::vector<std::size_t>& run : sibling_runs(records, first, end)) {
+      if (run.size() >= 2) groups.emplace_back(run.front(), std::max(records[run.back()].subtree_end, run.back() + 1));
+      for (std::size_t g : run) visit(g + 1, records[g].subtree_end);
     }
   };
   visit(0, records.size());
@@ -381,8 +377,9 @@ std::string render_html_report(const HtmlReport& r) {
 
   // Summary: the tree, then torchinfo's totals.
   out += "<section id=\"summary\" aria-labelledby=\"summary-title\">\n<h2 id=\"summary-title\">Summary</h2>\n";
+  const std::size_t folded = repeated_blocks(r.records).size();
   out += fmt::format("<p>{} rows; {} repeated block{} folded (click or press Enter on a row to fold or unfold it).</p>\n", r.records.size(),
-                     repeated_blocks(r.records).size(), repeated_blocks(r.records).size() == 1 ? "" : "s");
+                     folded, folded == 1 ? "" : "s");
   out += "<div class=\"search\" id=\"search-box\" hidden><label for=\"search\">Find a module by path: </label>"
          "<input type=\"search\" id=\"search\" placeholder=\"e.g. layer3.1.conv2\" autocomplete=\"off\"> <output id=\"search-status\" for=\"search\" "
          "aria-live=\"polite\"></output></div>\n";
