@@ -4,6 +4,8 @@
 
 namespace cnnviz {
 
+/// usable_cores(), blas_info() and blas_note() need no LibTorch (src/cnnviz/core/host_info.cc).
+
 /// CPU cores this process may run on (its affinity mask, so container CPU sets are respected).
 int usable_cores();
 
@@ -16,8 +18,7 @@ void set_threads(int n);
 /// alternatives select; pip's and pytorch.org's builds carry MKL or OpenBLAS inside.
 struct BlasInfo {
   std::string name;        ///< "OpenBLAS 0.3.21 (pthread)", "reference BLAS (netlib)", "MKL", ...
-  std::string library;     ///< the resolved path of the loaded BLAS library; "" when none is loaded apart
-  std::string torch_blas;  ///< LibTorch's own BLAS_INFO build setting ("generic", "mkl", "open", ...)
+  std::string library;     ///< the resolved path of the BLAS library; "" when none is found (MKL inside LibTorch)
   bool reference = false;  ///< the slow reference implementation (about 40x slower on a ViT forward)
 };
 BlasInfo blas_info();

@@ -9,6 +9,7 @@
 #include "cnnviz/op_library.h"
 #include "cnnviz/output_file.h"
 #include "cnnviz/runtime.h"
+#include "torch_part.h"
 
 namespace cnnviz::cli {
 
@@ -38,8 +39,12 @@ DeviceKind apply_common_options(const CommonOptions& options) {
   if (options.threads < 0) {
     throw Error::usage("--threads " + std::to_string(options.threads) + ": give a number of threads, or 0 for every usable core");
   }
+  // Operator libraries link LibTorch: load cnnviz's LibTorch part (and so LibTorch) before them. The
+  // thread count waits for the part, so that a summary read from the file never loads it.
+  if (!options.load_libraries.empty()) load_torch_part();
   for (const auto& library : options.load_libraries) load_operator_library(library);
-  set_threads(options.threads > 0 ? options.threads : usable_cores());
+  const int threads = options.threads > 0 ? options.threads : usable_cores();
+  when_torch_part_loaded([threads] { set_threads(threads); });
   if (options.device == "cuda") return DeviceKind::kCuda;
   if (options.device == "auto") return DeviceKind::kAuto;
   return DeviceKind::kCpu;

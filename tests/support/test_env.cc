@@ -54,6 +54,11 @@ TempDir::~TempDir() {
 }
 
 RunResult run_cnnviz(const std::vector<std::string>& args, int timeout_seconds) {
+  return run_program(CNNVIZ_BIN, args, {}, timeout_seconds);
+}
+
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::vector<std::string>& environment, int timeout_seconds) {
   TempDir tmp;
   const std::string out_path = tmp.file("stdout"), err_path = tmp.file("stderr");
   const pid_t pid = ::fork();
@@ -64,8 +69,12 @@ RunResult run_cnnviz(const std::vector<std::string>& args, int timeout_seconds) 
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    for (const std::string& setting : environment) {
+      const auto eq = setting.find('=');
+      ::setenv(setting.substr(0, eq).c_str(), setting.substr(eq + 1).c_str(), 1);
+    }
     std::vector<char*> argv;
-    std::string bin = CNNVIZ_BIN;
+    std::string bin = program;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());

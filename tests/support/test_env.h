@@ -47,6 +47,10 @@ struct RunResult {
 /// exit_code -SIGKILL) after `timeout_seconds`.
 RunResult run_cnnviz(const std::vector<std::string>& args, int timeout_seconds = 600);
 
+/// The same for any `program`, with `environment` settings ("NAME=value") added to this process's.
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::vector<std::string>& environment = {}, int timeout_seconds = 600);
+
 /// Number of '\n'-terminated lines in `text`.
 int count_lines(const std::string& text);
 

@@ -308,34 +308,48 @@ at::Tensor full_grad(const MapInputs& in) {
 
 at::Tensor score_cam(const MapInputs& in);  // below, with its masked forwards
 
+// How each method makes its map, in enum order (the names and settings are cam_methods(), in
+// cam_methods.cc).
 struct MethodRow {
   CamMethodInfo info;
   WeightedStep weighted;  // the weighted activations, or
   MapStep map;            // the raw map (methods that ignore --eigen-smooth, as pytorch-grad-cam's do)
 };
 
-// The method table: one row per method. Names, --help, the batch settings record (by name) and the
-// tests' method loops all come from it.
 const std::vector<MethodRow>& method_table() {
-  static const std::vector<MethodRow> rows = {
-      {{CamMethod::kGradCam, "gradcam", "Selvaraju et al. 2017", true, false}, grad_cam, nullptr},
-      {{CamMethod::kGradCamPlusPlus, "gradcam++", "Chattopadhay et al. 2018", true, false}, grad_cam_plus_plus, nullptr},
-      {{CamMethod::kXGradCam, "xgradcam", "Fu et al. 2020", true, false}, x_grad_cam, nullptr},
-      {{CamMethod::kLayerCam, "layercam", "Jiang et al. 2021", true, false}, layer_cam, nullptr},
-      {{CamMethod::kHiResCam, "hirescam", "Draelos & Carin 2020", true, false}, hires_cam, nullptr},
-      {{CamMethod::kEigenCam, "eigencam", "Muhammad & Yeasin 2020", false, false}, nullptr, eigen_cam},
-      {{CamMethod::kGradCamElementWise, "gradcamelementwise", "pytorch-grad-cam's GradCAMElementWise", true, false}, grad_cam_element_wise, nullptr},
-      {{CamMethod::kScoreCam, "scorecam", "Wang et al. 2020", false, true}, score_cam, nullptr},
-      {{CamMethod::kEigenGradCam, "eigengradcam", "pytorch-grad-cam's EigenGradCAM", true, false}, nullptr, eigen_grad_cam},
-      {{CamMethod::kFem, "fem", "Fuad et al. 2020", false, false}, nullptr, fem},
-      {{CamMethod::kRandomCam, "randomcam", "pytorch-grad-cam's RandomCAM (a baseline)", false, false}, random_cam, nullptr},
-      {{CamMethod::kAblationCam, "ablationcam", "Desai & Ramaswamy 2020", false, true}, ablation_cam, nullptr},
-      {{CamMethod::kKpcaCam, "kpca_cam", "Karmani et al. 2024", false, false}, nullptr, kpca_cam},
-      {{CamMethod::kFullGrad, "fullgrad", "Srinivas & Fleuret 2019", true, false}, nullptr, full_grad},
-      {{CamMethod::kShapleyCam, "shapleycam", "Cai 2025", true, false}, shapley_cam, nullptr},
-      // FinerCAM's step is its base method's (request.finer.base; GradCAM by default).
-      {{CamMethod::kFinerCam, "finercam", "Zhang et al. 2025", true, false}, grad_cam, nullptr},
-  };
+  static const std::vector<MethodRow> rows = [] {
+    struct Steps {
+      CamMethod method;
+      WeightedStep weighted;
+      MapStep map;
+    };
+    const Steps steps[] = {
+        {CamMethod::kGradCam, grad_cam, nullptr},
+        {CamMethod::kGradCamPlusPlus, grad_cam_plus_plus, nullptr},
+        {CamMethod::kXGradCam, x_grad_cam, nullptr},
+        {CamMethod::kLayerCam, layer_cam, nullptr},
+        {CamMethod::kHiResCam, hires_cam, nullptr},
+        {CamMethod::kEigenCam, nullptr, eigen_cam},
+        {CamMethod::kGradCamElementWise, grad_cam_element_wise, nullptr},
+        {CamMethod::kScoreCam, score_cam, nullptr},
+        {CamMethod::kEigenGradCam, nullptr, eigen_grad_cam},
+        {CamMethod::kFem, nullptr, fem},
+        {CamMethod::kRandomCam, random_cam, nullptr},
+        {CamMethod::kAblationCam, ablation_cam, nullptr},
+        {CamMethod::kKpcaCam, nullptr, kpca_cam},
+        {CamMethod::kFullGrad, nullptr, full_grad},
+        {CamMethod::kShapleyCam, shapley_cam, nullptr},
+        {CamMethod::kFinerCam, grad_cam, nullptr},
+    };
+    std::vector<MethodRow> v;
+    for (const Steps& s : steps) {
+      const CamMethodInfo& info = cam_methods().at(static_cast<std::size_t>(s.method));
+      if (info.method != s.method) throw Error(ErrorKind::kInternal, "the CAM step table is out of enum order");
+      v.push_back({info, s.weighted, s.map});
+    }
+    if (v.size() != cam_methods().size()) throw Error(ErrorKind::kInternal, "a CAM method has no step");
+    return v;
+  }();
   return rows;
 }
 
@@ -499,28 +513,6 @@ CaptureOptions options_for(const FloatArray& input) {
 }
 
 }  // namespace
-
-const std::vector<CamMethodInfo>& cam_methods() {
-  static const std::vector<CamMethodInfo> infos = [] {
-    std::vector<CamMethodInfo> v;
-    for (const MethodRow& row : method_table()) v.push_back(row.info);
-    return v;
-  }();
-  return infos;
-}
-
-const std::vector<std::string>& cam_method_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> v;
-    for (const CamMethodInfo& info : cam_methods()) v.push_back(info.name);
-    return v;
-  }();
-  return names;
-}
-
-CamMethod parse_cam_method(std::string_view name) {
-  return static_cast<CamMethod>(name_index(cam_method_names(), name, "--method"));
-}
 
 int auto_cam_layer(Model& model, const FloatArray& input, const std::vector<ModuleCall>& known_calls, const Reshape& reshape,
                    bool gradients) {

@@ -23,12 +23,6 @@
 namespace cnnviz {
 namespace {
 
-std::string fmt_percentile(double p) {
-  std::ostringstream text;
-  text << p;
-  return text.str();
-}
-
 // The images of one ROAD pass over one map: for each percentile, `image` [C, H, W] with the removed
 // pixels replaced by their linear imputation plus 0.01 x standard normal noise. The noise is drawn as
 // pytorch-grad-cam's torch.randn_like(res.t()) draws it, res being the [N, C] solution: SciPy's spsolve
@@ -57,36 +51,6 @@ std::vector<at::Tensor> road_images(const FloatArray& image, const FloatArray& m
 }
 
 }  // namespace
-
-const std::vector<std::string>& cam_metric_names() {
-  static const std::vector<std::string> names = {"change", "drop", "increase", "road-most", "road-least", "road"};
-  return names;
-}
-
-std::vector<double> road_percentiles(const std::string& name, const RoadOptions& road) {
-  if (!road.percentiles.empty()) return road.percentiles;
-  // pytorch-grad-cam's defaults: ROADMostRelevantFirst(percentile=80), ROADLeastRelevantFirst(percentile=20),
-  // ROADCombined(percentiles=[10, ..., 90]).
-  if (name == "road-most") return {80};
-  if (name == "road-least") return {20};
-  return {10, 20, 30, 40, 50, 60, 70, 80, 90};
-}
-
-void check_road_options(const std::vector<std::string>& names, const RoadOptions& road) {
-  for (const double p : road.percentiles) {
-    if (!(p >= 0 && p <= 100)) throw Error::usage(fmt_percentile(p) + " is not a percentile: --road-percentiles take numbers from 0 to 100");
-  }
-  const bool any_road = std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.rfind("road", 0) == 0; });
-  if (!road.percentiles.empty() && !any_road) throw Error::usage("--road-percentiles need a ROAD metric: add road, road-most or road-least to --metrics");
-}
-
-void check_cam_metrics(const std::vector<std::string>& names, const Target& target) {
-  for (const std::string& name : names) name_index(cam_metric_names(), name, "--metrics");
-  if (!names.empty() && (target.kind == TargetKind::kSegmentation || target.kind == TargetKind::kBox)) {
-    const std::string given = target.index ? target_text(target, *target.index) : target.kind == TargetKind::kBox ? "box" : "seg:auto";
-    throw Error::usage("--metrics take class, softmax and output targets; not --target " + given);
-  }
-}
 
 namespace {
 
@@ -169,16 +133,6 @@ std::vector<CamConfidence> cam_confidence(Model& model, const FloatArray& batch,
   }
   road_confidence(impl, batch, cams, request, names, road, out);
   return out;
-}
-
-void CamMetricTotals::add(const CamConfidence& c) {
-  ++images;
-  change += c.change;
-  drop += c.drop;
-  increase += c.increase;
-  road_most += c.road_most;
-  road_least += c.road_least;
-  road += c.road;
 }
 
 }  // namespace cnnviz
