@@ -106,7 +106,7 @@ TEST_CASE("diff: a removed block is listed as removed rows", "[cli][diff][models
   CHECK(removed == std::vector<std::string>{"block", "block.0", "block.1"});
   CHECK(doc["totals"]["params"]["delta"] == -facts_params("diff_base", "block"));
   const auto text = run_cnnviz(args({"diff", model_path("diff_base.script.pt"), model_path("diff_removed.script.pt")}));
-  CHECK_THAT(text.out, Contains("removed  block.0  Conv2d      2,320\n") && Contains("Total params: 3,882 -> 1,562 (-2,320, -59.76%)"));
+  CHECK_THAT(text.out, Contains("removed  block.0  Conv2d      2,320    [1, 16, 16, 16]  ") && Contains("Total params: 3,882 -> 1,562 (-2,320, -59.76%)"));
 }
 
 TEST_CASE("diff: a renamed block is a rename, and --tolerate renames accepts it", "[cli][diff][models]") {
