@@ -118,6 +118,7 @@ TEST_CASE("diff: a renamed block is a rename, and --tolerate renames accepts it"
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("renamed (ok)") && Contains("Result: different, within --tolerate"));
+  CHECK(run_cnnviz({"diff", base, "--input", "1,3,16,16", "--tolerate", "renames", renamed}).exit_code == 0);
   r = run_cnnviz(args({"diff", base, renamed, "--tolerate", "renames", "--format", "json"}));
   CHECK(r.exit_code == 0);
   const auto doc = nlohmann::json::parse(r.out);
@@ -154,6 +155,11 @@ TEST_CASE("summary: several models, one table or JSON line each", "[cli][diff][m
   CHECK(lines[0]["model"]["path"] == base);
   CHECK(lines[1]["totals"]["params"] == facts("diff_wide")["total_params"]);
   CHECK(lines[2]["totals"]["params"] == facts("diff_removed")["total_params"]);
+
+  // Options may come between the models: each --input takes one value.
+  r = run_cnnviz({"summary", base, "--input", "1,3,16,16", "--dtype", "float32", wide, "--format", "json"});
+  CHECK(r.exit_code == 0);
+  CHECK(cnnviz::test::count_lines(r.out) == 2);
 
   check_error(args({"summary", base, wide, "--format", "csv"}), 2, {"--format csv takes one model"});
   check_error(args({"summary", base, wide, "--expect-params", "1"}), 2, {"--expect-file"});

@@ -12,13 +12,16 @@ CLI::App* add_diff_command(CLI::App& app, DiffOptions& o) {
   cmd->add_option("old", o.old_model, "The model to compare against (.pt or .pt2)")->required();
   cmd->add_option("new", o.new_model, "The model to compare (.pt or .pt2)")->required();
   cmd->add_option("--input", o.inputs, "Input shape with batch (e.g. 1,3,224,224) for both models, to compare output shapes and "
-                                       "mult-adds; once per forward argument");
-  cmd->add_option("--dtype", o.dtypes, "Input dtype: " + value_list(dtype_names()) + " (default float32); once, or per input");
+                                       "mult-adds; once per forward argument")
+      ->allow_extra_args(false);  // one value each time: the models may follow
+  cmd->add_option("--dtype", o.dtypes, "Input dtype: " + value_list(dtype_names()) + " (default float32); once, or per input")
+      ->allow_extra_args(false);
   cmd->add_option("--depth", o.depth, "Deepest module level compared")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--format", o.format, "Output format: text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->add_option("--tolerate", o.tolerate,
                   "Comma list of differences that still exit 0: renames, params:R, mult-adds:R (R relative, e.g. 0.01 or 1%)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   add_common_options(*cmd, o.common);
   cmd->footer("Exit 0 when the models are equal (or differ only as --tolerate allows), 10 when they differ. "
               "A .pt file is code: cnnviz runs it. Only open models you would run.");

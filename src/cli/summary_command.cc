@@ -76,15 +76,19 @@ CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
   CLI::App* cmd = app.add_subcommand("summary", "Print torchinfo's summary table of a TorchScript model");
   cmd->add_option("model", o.models, "TorchScript file (.pt) from torch.jit.script or torch.jit.trace; several are summarised in turn")
       ->required();
-  cmd->add_option("--input", o.inputs, "Input shape with batch, e.g. 1,3,224,224; once per forward argument");
-  cmd->add_option("--dtype", o.dtypes, "Input dtype: " + value_list(dtype_names()) + " (default float32); once, or per input");
+  // One value per occurrence (allow_extra_args(false)), so that models may follow an option: summary a.pt --input 1,3,8,8 b.pt.
+  cmd->add_option("--input", o.inputs, "Input shape with batch, e.g. 1,3,224,224; once per forward argument")->allow_extra_args(false);
+  cmd->add_option("--dtype", o.dtypes, "Input dtype: " + value_list(dtype_names()) + " (default float32); once, or per input")
+      ->allow_extra_args(false);
   cmd->add_option("--depth", o.depth, "Deepest module level shown")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--columns", o.columns,
                   "Comma list of input_size, output_size, num_params, params_percent, kernel_size, mult_adds, "
                   "trainable, flops (default output_size,num_params)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--row-settings", o.row_settings, "Comma list of depth, var_names, ascii_only, hide_recursive_layers")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->capture_default_str();
   cmd->add_option("--format", o.format, "Output format: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}))
