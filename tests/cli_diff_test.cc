@@ -210,6 +210,12 @@ TEST_CASE("summary: --write-expect-file and --expect-file gate several models", 
   write(broken, "{\"model\": \"diff_base.script.pt\", \"params\": 3882}\n{\"model\": \"diff_wide.script.pt\", params: 5618}\n");
   check_error(args({"summary", base, "--expect-file", broken}), 2, {"line 2 is not valid JSON"});
   check_error(args({"summary", base, "--expect-file", dir.file("none.json")}), 3, {"none.json", "no such file"});
+  // flops in a line makes the run count them (as --expect-flops does); a wrong figure names them.
+  const std::string flops = dir.file("flops.json");
+  write(flops, "{\"model\": \"diff_base.script.pt\", \"params\": 3882, \"flops\": 1}\n");
+  r = run_cnnviz(args({"summary", base, "--expect-file", flops}));
+  CHECK(r.exit_code == 10);
+  CHECK_THAT(r.err, Contains("'" + base + "' (flops: expected 1, actual "));
   // mult_adds need a forward pass.
   check_error(args({"summary", base, "--expect-file", manifest}, false), 2, {"mult_adds needs a forward pass"});
 }
