@@ -73,7 +73,7 @@ std::vector<const ManifestEntry*> expected_entries(const SummaryOptions& o, std:
 }  // namespace
 
 CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
-  CLI::App* cmd = app.add_subcommand("summary", "Print torchinfo's summary table of a TorchScript model");
+  CLI::App* cmd = app.add_subcommand("summary", "Print torchinfo's summary table of a TorchScript model (or of several, in turn)");
   cmd->add_option("model", o.models, "TorchScript file (.pt) from torch.jit.script or torch.jit.trace; several are summarised in turn")
       ->required();
   // One value per occurrence (allow_extra_args(false)), so that models may follow an option: summary a.pt --input 1,3,8,8 b.pt.
