@@ -109,7 +109,7 @@ TEST_CASE("diff: a removed block is listed as removed rows", "[cli][diff][models
   CHECK_THAT(text.out, Contains("removed  block.0  Conv2d      2,320    [1, 16, 16, 16]  ") && Contains("Total params: 3,882 -> 1,562 (-2,320, -59.76%)"));
 }
 
-TEST_CASE("diff: a renamed block is a rename, and --tolerate renames accepts it", "[cli][diff][models]") {
+TEST_CASE("diff: a renamed block is a rename and --tolerate renames accepts it", "[cli][diff][models]") {
   const std::string base = model_path("diff_base.script.pt"), renamed = model_path("diff_renamed.script.pt");
   auto r = run_cnnviz(args({"diff", base, renamed}));
   CHECK(r.exit_code == 10);
@@ -136,7 +136,7 @@ TEST_CASE("diff: bad options and inputs are one-line errors", "[cli][diff][model
   check_error({"diff", base, "/nonexistent/new.pt"}, 3, {"'/nonexistent/new.pt'", "no such file"});
 }
 
-TEST_CASE("summary: several models, one table or JSON line each", "[cli][diff][manifest][models]") {
+TEST_CASE("summary: several models with one table or JSON line each", "[cli][diff][manifest][models]") {
   const std::string base = model_path("diff_base.script.pt"), wide = model_path("diff_wide.trace.pt");
   auto r = run_cnnviz(args({"summary", base, wide}));
   CHECK(r.exit_code == 0);

@@ -89,7 +89,7 @@ TEST_CASE("diff: equal rows make an empty diff", "[diff]") {
   CHECK_THAT(render_diff_text(d, "a.pt", "b.pt", {}), Contains("No module differs (2 rows compared)") && Contains("Result: equal"));
 }
 
-TEST_CASE("diff: a changed figure at the same path, removed and added rows in place", "[diff]") {
+TEST_CASE("diff: a changed figure at the same path and removed and added rows in place", "[diff]") {
   const SummaryDiff d = diff_of(net({{"conv", 224}, {"gone", 0}, {"fc", 80}}), net({{"conv", 448}, {"fc", 80}, {"extra", 10}}));
   CHECK(changes(d) == std::vector<std::string>{"changed conv>conv", "removed gone>", "added >extra"});
   CHECK(d.modules[0].old_params == 224);
@@ -121,7 +121,7 @@ TEST_CASE("diff: --tolerate limits are relative to the old figure", "[diff]") {
   }
 }
 
-TEST_CASE("diff: a widened conv, against PyTorch's facts", "[diff][models]") {
+TEST_CASE("diff: a widened conv against PyTorch's facts", "[diff][models]") {
   const auto base = facts_of("diff_base"), wide = facts_of("diff_wide");
   const SummaryDiff d = diff_files("diff_base.script.pt", "diff_wide.script.pt");
   REQUIRE(d.has_input);
@@ -143,7 +143,7 @@ TEST_CASE("diff: a widened conv, against PyTorch's facts", "[diff][models]") {
   CHECK_FALSE(diff_tolerated(d, parse_diff_tolerance({"params:10", "mult-adds:10"})));  // shapes changed
 }
 
-TEST_CASE("diff: a removed block and a renamed block, against PyTorch's facts", "[diff][models]") {
+TEST_CASE("diff: a removed block and a renamed block against PyTorch's facts", "[diff][models]") {
   const auto base = facts_of("diff_base"), removed = facts_of("diff_removed"), renamed = facts_of("diff_renamed");
   SummaryDiff d = diff_files("diff_base.script.pt", "diff_removed.trace.pt");
   std::vector<std::string> gone;
@@ -195,7 +195,7 @@ TEST_CASE("diff: JSON fields", "[diff]") {
   CHECK(added["modules"][0]["params"]["delta"] == 10);
 }
 
-TEST_CASE("manifest: lines, matching and mismatches", "[diff][manifest]") {
+TEST_CASE("manifest: lines and matching and mismatches", "[diff][manifest]") {
   const auto m = parse_manifest("{\"model\": \"a.pt\", \"params\": 10}\n\n{\"model\": \"dir/b.pt\", \"params\": 5, \"mult_adds\": 7, \"flops\": null}\n",
                                 "m.json");
   REQUIRE(m.size() == 2);
