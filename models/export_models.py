@@ -53,6 +53,7 @@ if str(MODELS_DIR) not in sys.path:  # so that importing this file from elsewher
 import cifar_densenet  # noqa: E402  (needs MODELS_DIR on sys.path)
 import cifar_googlenet  # noqa: E402
 import cifar_resnet  # noqa: E402
+import diff_variants  # noqa: E402
 import fixtures  # noqa: E402
 import references  # noqa: E402
 import target_reference  # noqa: E402
@@ -225,6 +226,15 @@ _SPEC_LIST = [
     Spec("nms_head", KIND_MODEL, fixtures.NmsHead, ((1, 3, 16, 16),), 140, ("fixtures.py",)),
     Spec("one_block_stages", KIND_MODEL, fixtures.OneBlockStages, ((1, 3, 8, 8),), 408,
          ("fixtures.py",)),
+    # Variants of one small CNN for `cnnviz diff` and summary manifests (tests/cli_diff_test.cc).
+    Spec("diff_base", KIND_MODEL, diff_variants.diff_base, ((1, 3, 16, 16),), 3_882,
+         ("diff_variants.py",)),
+    Spec("diff_wide", KIND_MODEL, diff_variants.diff_wide, ((1, 3, 16, 16),), 5_618,
+         ("diff_variants.py",)),
+    Spec("diff_removed", KIND_MODEL, diff_variants.diff_removed, ((1, 3, 16, 16),), 1_562,
+         ("diff_variants.py",)),
+    Spec("diff_renamed", KIND_MODEL, diff_variants.diff_renamed, ((1, 3, 16, 16),), 3_882,
+         ("diff_variants.py",)),
     Spec("resnet18_frozen", KIND_FROZEN, _tv(torchvision.models.resnet18), IMAGENET_INPUT,
          11_689_512),
     Spec("resnet18_optimized", KIND_OPTIMIZED, _tv(torchvision.models.resnet18),
@@ -358,7 +368,8 @@ def collect_facts(spec: Spec, model: nn.Module,
     instance, so a module registered under two names reports the calls made
     through either; such a second name carries "alias_of": <first path>.
     output_shape is that of the first call ([] when it produced no tensor,
-    e.g. None), or null when the module never ran.
+    e.g. None), or null when the module never ran. num_params counts the
+    parameters of the module's subtree, a shared tensor once.
     """
     stats: Dict[int, Dict[str, Any]] = {}
     handles = []
@@ -385,7 +396,8 @@ def collect_facts(spec: Spec, model: nn.Module,
 
     modules = []
     for path, module in named:
-        entry = {"path": path, "class": type(module).__name__, **stats[id(module)]}
+        entry = {"path": path, "class": type(module).__name__, **stats[id(module)],
+                 "num_params": count_params(module)[0]}
         if first_path[id(module)] != path:
             entry["alias_of"] = first_path[id(module)]
         modules.append(entry)

@@ -63,7 +63,26 @@ const Command kCommands[] = {
     {"report", true, [](const std::string& m, const std::string& i, const std::string& o) {
        return std::vector<std::string>{"report", m, i, "--input", "1,3,32,32", "-o", o};
      }},
+    // Several models: the broken one second, after a good one.
+    {"summary of several models", false, [](const std::string& m, const std::string&, const std::string&) {
+       return std::vector<std::string>{"summary", model_path("tiny_cnn.script.pt"), m, "--input", "1,3,32,32", "--format", "json"};
+     }},
+    {"summary --write-expect-file", false, [](const std::string& m, const std::string&, const std::string& o) {
+       return std::vector<std::string>{"summary", model_path("tiny_cnn.script.pt"), m, "--input", "1,3,32,32", "--write-expect-file", o};
+     }},
+    {"diff (old)", false, [](const std::string& m, const std::string&, const std::string&) {
+       return std::vector<std::string>{"diff", m, model_path("tiny_cnn.script.pt"), "--input", "1,3,32,32"};
+     }},
+    {"diff (new)", false, [](const std::string& m, const std::string&, const std::string&) {
+       return std::vector<std::string>{"diff", model_path("tiny_cnn.script.pt"), m, "--input", "1,3,32,32", "--format", "json"};
+     }},
 };
+
+// The commands that write only to stdout.
+bool stdout_only(const Command& c) {
+  const std::string name = c.name;
+  return name == "summary" || name == "layers" || name == "summary of several models" || name.rfind("diff", 0) == 0;
+}
 
 // CNNVIZ_BATTERY_SAMPLE=1 (scripts/test sets it for the sanitizer stage, where each run costs seconds)
 // runs each broken input with one command, in turn, rather than with every command: every input and every
@@ -236,12 +255,13 @@ TEST_CASE("bad input battery: outputs that cannot be written", "[cli][battery][m
       {"too long a path", dir.path() + "/" + std::string(5000, 'z') + ".png"},
       {"too long a name", dir.file(std::string(300, 'w') + ".png")},
   };
-  std::size_t writer = 0;  // the commands that write files: kernels, features, features --all-layers, gradcam, saliency, maximize, report
+  std::size_t writer = 0;  // the commands that write files: kernels, features, features --all-layers, gradcam, saliency, maximize, report,
+                           // summary --write-expect-file
   for (const Command& c : kCommands) {
-    if (std::string(c.name) == "summary" || std::string(c.name) == "layers") continue;  // stdout only
+    if (stdout_only(c)) continue;
     const std::size_t ci = writer++;
     for (std::size_t oi = 0; oi < std::size(outputs); ++oi) {
-      if (!runs(ci, oi, 7)) continue;
+      if (!runs(ci, oi, 8)) continue;
       const auto& [what, output] = outputs[oi];
       const bool all_layers = std::string(c.name) == "features --all-layers";
       if (all_layers && std::string(what) == "an existing directory") continue;  // its job
@@ -261,11 +281,13 @@ TEST_CASE("bad input battery: a failed run leaves an existing output untouched",
   const std::string output = dir.file("precious.png");
   write(output, "the user's own file");
   for (const Command& c : kCommands) {
-    if (std::string(c.name) == "summary" || std::string(c.name) == "layers" || std::string(c.name) == "features --all-layers") continue;
+    if (stdout_only(c) || std::string(c.name) == "features --all-layers") continue;
     INFO(c.name);
     // Each fails late: after the model loaded and, where there is one, the image was read.
     std::vector<std::string> args = c.args(model, image, output);
-    if (std::string(c.name) == "kernels") {
+    if (std::string(c.name) == "summary --write-expect-file") {
+      args.insert(args.begin() + 3, dir.file("missing.pt"));  // after two good models
+    } else if (std::string(c.name) == "kernels") {
       args[3] = "classifier.1";  // a Linear: no kernels to draw
     } else if (std::string(c.name) == "features") {
       args.insert(args.end(), {"--channels", "40-50"});  // features.0 has 8

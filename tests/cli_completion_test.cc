@@ -13,7 +13,7 @@ using cnnviz::test::TempDir;
 
 namespace {
 
-const char* const kCommands[] = {"summary", "layers", "kernels", "features", "gradcam", "saliency", "maximize", "report", "completion"};
+const char* const kCommands[] = {"summary", "layers", "kernels", "features", "gradcam", "saliency", "maximize", "report", "diff", "completion"};
 
 std::string generated(const std::string& format) {
   const auto r = run_cnnviz({"completion", format});

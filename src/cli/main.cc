@@ -15,6 +15,7 @@
 #include "cnnviz/version.h"
 #include "common_options.h"
 #include "completion_command.h"
+#include "diff_command.h"
 #include "features_command.h"
 #include "gradcam_command.h"
 #include "kernels_command.h"
@@ -53,7 +54,7 @@ std::string unknown_command_message(const std::vector<Command>& commands, int ar
 }
 
 int real_main(int argc, char** argv) {
-  CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables, kernels, feature maps, CAMs, saliency, activation maximisation, HTML reports)",
+  CLI::App app{"cnnviz: look inside CNNs exported to TorchScript (summary tables and diffs, kernels, feature maps, CAMs, saliency, activation maximisation, HTML reports)",
                "cnnviz"};
   app.set_version_flag("--version", [] {
     return "cnnviz " + cnnviz::cnnviz_version() + " (LibTorch " + cnnviz::libtorch_version() +
@@ -70,6 +71,7 @@ int real_main(int argc, char** argv) {
   cnnviz::cli::SaliencyOptions saliency;
   cnnviz::cli::MaximizeOptions maximize;
   cnnviz::cli::ReportOptions report;
+  cnnviz::cli::DiffOptions diff;
   cnnviz::cli::CompletionOptions completion;
   report.argv.assign(argv, argv + argc);
   gradcam.argv = report.argv;
@@ -82,6 +84,7 @@ int real_main(int argc, char** argv) {
       {cnnviz::cli::add_saliency_command(app, saliency), [&] { cnnviz::cli::run_saliency_command(saliency); }},
       {cnnviz::cli::add_maximize_command(app, maximize), [&] { cnnviz::cli::run_maximize_command(maximize); }},
       {cnnviz::cli::add_report_command(app, report), [&] { cnnviz::cli::run_report_command(report); }},
+      {cnnviz::cli::add_diff_command(app, diff), [&] { cnnviz::cli::run_diff_command(diff); }},
       {cnnviz::cli::add_completion_command(app, completion), [&] { cnnviz::cli::run_completion_command(app, completion); }},
   };
 

@@ -12,7 +12,7 @@ namespace cnnviz::cli {
 
 /// Options of `cnnviz summary`, named as torchinfo's summary() arguments.
 struct SummaryOptions {
-  std::string model;
+  std::vector<std::string> models;      ///< one or more model files, summarised in order
   std::vector<std::string> inputs;      ///< --input, one per forward argument
   std::vector<std::string> dtypes;      ///< --dtype: none, one for all inputs, or one per input
   int depth = 3;
@@ -23,6 +23,8 @@ struct SummaryOptions {
   std::optional<int64_t> expect_mult_adds;
   bool flops = false;                   ///< --flops: count fvcore's FLOPs (a column, totals, JSON)
   std::optional<int64_t> expect_flops;
+  std::string expect_file;              ///< --expect-file: a manifest, one JSON line per model
+  std::string write_expect_file;        ///< --write-expect-file: writes the manifest of this run
   CommonOptions common;
 };
 
