@@ -242,7 +242,7 @@ void check_operators(const std::string& text) {
 
 // ZipArchive::read's check of a stored entry that is not read here: a sound local header, and the data
 // inside the file (an archive at the start of its file, as both model formats are).
-void check_local_header(const InputFile& file, const ZipEntry& entry) {
+uint64_t check_local_header(const InputFile& file, const ZipEntry& entry) {
   std::ifstream in(file.open_name(), std::ios::binary);
   unsigned char h[30] = {};
   in.seekg(static_cast<std::streamoff>(entry.offset));
@@ -256,6 +256,7 @@ void check_local_header(const InputFile& file, const ZipEntry& entry) {
   const uint64_t at = entry.offset + 30 + le(26, 2) + le(28, 2);
   const auto size = static_cast<uint64_t>(file.size());
   if (at > size || entry.compressed_size > size - at) decline("an entry beyond the end of the file");
+  return at;
 }
 
 // ---- tensors --------------------------------------------------------------------------------------
@@ -690,23 +691,47 @@ bool mentions_weight_or_bias(const std::string& name) {
 
 // Float tensors of one shape whose values are equal (at::equal): LibTorch's constant pooling may merge
 // them while it compiles the code, so they are declined rather than guessed.
-bool may_be_pooled(ZipArchive& zip, const std::string& dir, const TensorFacts& a, const TensorFacts& b) {
-  if (a.storage_type != "torch.FloatStorage" || b.storage_type != a.storage_type || !a.contiguous || !b.contiguous) return true;
-  auto values = [&](const TensorFacts& t) {
-    const ZipEntry* record = zip.find(dir + t.storage_key);
+class PoolingCheck {
+ public:
+  PoolingCheck(const InputFile& file, ZipArchive& zip, std::string dir) : file_(file), zip_(zip), dir_(std::move(dir)) {}
+
+  bool may_be_pooled(const TensorFacts& a, const TensorFacts& b) {
+    if (a.storage_type != "torch.FloatStorage" || b.storage_type != a.storage_type || !a.contiguous || !b.contiguous) return true;
+    // Their first values tell most pairs apart without reading either whole.
+    if (head(a) != head(b)) return false;
+    return values(a) == values(b);  // element-wise ==, as at::equal compares (NaN unequal)
+  }
+
+ private:
+  std::vector<float> head(const TensorFacts& t) {
+    const ZipEntry* record = zip_.find(dir_ + t.storage_key);
+    if (!record || record->method != 0) decline("a constant's record");
+    const uint64_t at = check_local_header(file_, *record) + static_cast<uint64_t>(t.offset) * 4;
+    std::vector<float> v(static_cast<std::size_t>(std::min<int64_t>(t.numel, 16)));
+    std::ifstream in(file_.open_name(), std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(at));
+    if (!v.empty() && !in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4))) decline("a constant outside its record");
+    return v;
+  }
+
+  const std::vector<float>& values(const TensorFacts& t) {
+    if (const auto it = cache_.find(&t); it != cache_.end()) return it->second;
+    const ZipEntry* record = zip_.find(dir_ + t.storage_key);
     if (!record || record->size > (uint64_t{1} << 31)) decline("a constant's record");
-    const std::string bytes = zip.read(*record);
+    const std::string bytes = zip_.read(*record);
     const auto first = static_cast<std::size_t>(t.offset) * 4;
     const auto count = static_cast<std::size_t>(t.numel);
     if (first + count * 4 > bytes.size()) decline("a constant outside its record");
     std::vector<float> v(count);
     if (count > 0) std::memcpy(v.data(), bytes.data() + first, count * 4);
-    return v;
-  };
-  const std::vector<float> x = values(a);
-  const std::vector<float> y = values(b);
-  return x == y;  // element-wise ==, as at::equal compares (NaN unequal)
-}
+    return cache_.emplace(&t, std::move(v)).first->second;
+  }
+
+  const InputFile& file_;
+  ZipArchive& zip_;
+  std::string dir_;
+  std::map<const TensorFacts*, std::vector<float>> cache_;
+};
 
 // module_tree.cc's count_frozen_constants: the distinct tensor constants of the root's methods' graphs.
 void count_frozen_constants(const ClassDef& root, const InputFile& file, ZipArchive& zip, const std::string& prefix, ModuleTree& tree) {
@@ -745,10 +770,11 @@ void count_frozen_constants(const ClassDef& root, const InputFile& file, ZipArch
   }
   std::vector<const TensorFacts*> facts;
   for (const PickleRef& t : distinct) facts.push_back(&reader.facts(t));
+  PoolingCheck pooling(file, zip, prefix + "/constants/");
   for (std::size_t i = 0; i < distinct.size(); ++i) {
     for (std::size_t j = i + 1; j < distinct.size(); ++j) {
       if (facts[i]->sizes == facts[j]->sizes && facts[i]->element_size == facts[j]->element_size &&
-          may_be_pooled(zip, prefix + "/constants/", *facts[i], *facts[j])) {
+          pooling.may_be_pooled(*facts[i], *facts[j])) {
         decline("frozen constants of one shape, which LibTorch may pool");
       }
     }
