@@ -1,0 +1,1531 @@
+// summarize_from_archive(): the summaries a model file answers by itself, read without LibTorch.
+//
+// TorchScript: the module objects are data.pkl's objects (GLOBAL class, NEWOBJ, a dict of the slots,
+// BUILD), their tensors `_rebuild_tensor_v2` calls on persistent ids of data/N records; which slot is a
+// submodule, a parameter or a buffer, and their order, are in the class definitions of code/ (what
+// LibTorch's importer reads to make the class types). The tree is built as module_tree.cc builds it from
+// the loaded torch::jit::Module, and the rows and totals by the same functions the full path uses.
+//
+// Everything not read exactly as LibTorch reads it declines (nullopt), and the caller loads the model.
+
+#include "cnnviz/archive_summary.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "cnnviz/error.h"
+#include "cnnviz/export_program.h"
+#include "cnnviz/input_file.h"
+#include "cnnviz/pickle.h"
+#include "cnnviz/sha256.h"
+#include "cnnviz/zip_archive.h"
+#include "cnnviz/zip_preflight.h"
+#include "model/module_aliases.h"
+
+namespace cnnviz {
+namespace {
+
+// kJitOperatorNames, kDispatcherSchemas: this LibTorch's operators, written at build time (src/tools/op_table.cc).
+#include "op_table.inc"
+
+// Thrown inside this unit when the archive alone cannot answer; caught by summarize_from_archive.
+struct Decline {
+  std::string why;
+};
+
+[[noreturn]] void decline(const std::string& why) { throw Decline{why}; }
+
+// ---- the class definitions of code/ -----------------------------------------------------------------
+
+struct ClassDef {
+  bool is_module = false;
+  std::vector<std::string> parameters;
+  std::vector<std::string> buffers;
+  std::vector<std::pair<std::string, std::string>> attributes;  // name, type, in declaration order
+  std::map<std::string, std::string> constants;                 // name -> value text (Final)
+  std::vector<std::pair<std::string, std::vector<std::string>>> methods;  // name, body lines
+};
+
+std::string trim(const std::string& s) {
+  const std::size_t a = s.find_first_not_of(" \t\r");
+  if (a == std::string::npos) return "";
+  const std::size_t b = s.find_last_not_of(" \t\r");
+  return s.substr(a, b - a + 1);
+}
+
+std::size_t indent_of(const std::string& line) {
+  std::size_t n = 0;
+  while (n < line.size() && line[n] == ' ') ++n;
+  return n;
+}
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// `["weight", "bias", ]` as its strings.
+std::vector<std::string> string_list(const std::string& text) {
+  const std::string t = trim(text);
+  if (t.size() < 2 || t.front() != '[' || t.back() != ']') decline("a malformed name list");
+  std::vector<std::string> out;
+  std::size_t i = 1;
+  while (i < t.size() - 1) {
+    const char c = t[i];
+    if (c == ' ' || c == ',') {
+      ++i;
+      continue;
+    }
+    if (c != '"') decline("a malformed name list");
+    const std::size_t end = t.find('"', i + 1);
+    if (end == std::string::npos) decline("a malformed name list");
+    const std::string name = t.substr(i + 1, end - i - 1);
+    if (name.find('\\') != std::string::npos) decline("an escaped name");
+    out.push_back(name);
+    i = end + 1;
+  }
+  return out;
+}
+
+// The classes of one code file (`code/__torch__/a/b.py` defines `__torch__.a.b.<Class>`).
+void parse_code_file(const std::string& module, const std::string& text, std::map<std::string, ClassDef>& classes) {
+  std::vector<std::string> lines;
+  {
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      const std::size_t end = text.find('\n', start);
+      lines.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  ClassDef* cls = nullptr;
+  std::vector<std::string>* method = nullptr;
+  for (const std::string& raw : lines) {
+    if (trim(raw).empty()) continue;
+    const std::size_t indent = indent_of(raw);
+    const std::string line = trim(raw);
+    if (indent == 0) {
+      cls = nullptr;
+      method = nullptr;
+      if (line.rfind("class ", 0) == 0) {
+        const std::size_t open = line.find('(');
+        const std::size_t close = line.find(')');
+        if (open == std::string::npos || close == std::string::npos || close < open || line.back() != ':') decline("a class line it does not read");
+        const std::string name = trim(line.substr(6, open - 6));
+        const std::string base = trim(line.substr(open + 1, close - open - 1));
+        if (!is_identifier(name)) decline("a class name it does not read");
+        const std::string qualified = module + "." + name;
+        if (classes.count(qualified)) decline("class " + qualified + " defined twice");
+        cls = &classes[qualified];
+        cls->is_module = base == "Module";
+      }
+      // Imports, functions and their bodies: not class definitions.
+      continue;
+    }
+    if (!cls) continue;  // a function body
+    if (indent == 2) {
+      method = nullptr;
+      if (line.rfind("def ", 0) == 0) {
+        const std::size_t open = line.find('(');
+        if (open == std::string::npos) decline("a method line it does not read");
+        cls->methods.emplace_back(trim(line.substr(4, open - 4)), std::vector<std::string>{});
+        method = &cls->methods.back().second;
+        continue;
+      }
+      if (line.rfind("__parameters__ = ", 0) == 0) {
+        cls->parameters = string_list(line.substr(17));
+        continue;
+      }
+      if (line.rfind("__buffers__ = ", 0) == 0) {
+        cls->buffers = string_list(line.substr(14));
+        continue;
+      }
+      if (line.rfind("__forward_pre_hooks__ = ", 0) == 0 || line.rfind("__forward_hooks__ = ", 0) == 0) continue;
+      if (line.rfind("__annotations__[\"", 0) == 0) {
+        const std::size_t end = line.find("\"] = ", 17);
+        if (end == std::string::npos) decline("an annotation it does not read");
+        const std::string name = line.substr(17, end - 17);
+        if (name.find_first_of("\\\"") != std::string::npos) decline("an escaped attribute name");
+        cls->attributes.emplace_back(name, trim(line.substr(end + 5)));
+        continue;
+      }
+      const std::size_t colon = line.find(" : ");
+      if (colon == std::string::npos || !is_identifier(line.substr(0, colon))) decline("a class body line it does not read: " + line);
+      const std::string name = line.substr(0, colon);
+      const std::string rest = line.substr(colon + 3);
+      if (rest.rfind("Final[", 0) == 0) {
+        const std::size_t eq = rest.find("] = ");
+        if (eq == std::string::npos) decline("a constant it does not read");
+        cls->constants[name] = trim(rest.substr(eq + 4));
+        continue;
+      }
+      if (rest.find(" = ") != std::string::npos) decline("an attribute with a value: " + line);
+      cls->attributes.emplace_back(name, trim(rest));
+      continue;
+    }
+    if (!method) decline("an indented line outside a method");
+    method->push_back(raw);
+  }
+}
+
+// "__torch__.a.b" for "<prefix>/code/__torch__/a/b.py".
+std::string module_of_code_file(const std::string& entry, const std::string& prefix) {
+  const std::string head = prefix + "/code/";
+  if (entry.rfind(head, 0) != 0 || entry.size() < head.size() + 3 || entry.compare(entry.size() - 3, 3, ".py") != 0) return "";
+  std::string m = entry.substr(head.size(), entry.size() - head.size() - 3);
+  std::replace(m.begin(), m.end(), '/', '.');
+  return m;
+}
+
+// The Python class a TorchScript class name stands for (module_tree.cc's python_class_name).
+std::string python_class_name(std::string name) {
+  const std::string mangle = "___torch_mangle_";
+  for (std::size_t at = name.find(mangle); at != std::string::npos; at = name.find(mangle, at)) {
+    std::size_t end = at + mangle.size();
+    while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
+    if (end > at + mangle.size() && end < name.size() && name[end] == '.') {
+      name.erase(at, end + 1 - at);
+    } else {
+      at = end;
+    }
+  }
+  const std::string prefix = "__torch__.";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+// ---- operators ------------------------------------------------------------------------------------
+
+const std::unordered_set<std::string>& jit_operator_names() {
+  static const std::unordered_set<std::string> names(std::begin(kJitOperatorNames), std::end(kJitOperatorNames));
+  return names;
+}
+
+bool identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// LibTorch compiles the code as it loads it and refuses a builtin it does not have ("Unknown builtin op:
+// aten::relx"): every `torch.NAME(` (aten::NAME) and `ops.NS.NAME(` (NS::NAME) must be one of its
+// operators. Other calls (methods, torch.backends.* sugar) are not checked here.
+void check_operators(const std::string& text) {
+  const std::unordered_set<std::string>& known = jit_operator_names();
+  for (const char* head : {"torch.", "ops."}) {
+    const std::size_t head_size = std::strlen(head);
+    for (std::size_t at = text.find(head); at != std::string::npos; at = text.find(head, at + 1)) {
+      if (at > 0 && (identifier_char(text[at - 1]) || text[at - 1] == '.')) continue;
+      std::size_t end = at + head_size;
+      while (end < text.size() && (identifier_char(text[end]) || text[end] == '.')) ++end;
+      if (end >= text.size() || text[end] != '(') continue;
+      const std::string name = text.substr(at + head_size, end - at - head_size);
+      std::string op;
+      if (head_size == 6) {
+        if (name.find('.') != std::string::npos) continue;
+        op = "aten::" + name;
+      } else {
+        const std::size_t dot = name.find('.');
+        if (dot == std::string::npos || name.find('.', dot + 1) != std::string::npos) decline("a call it does not read: ops." + name);
+        op = name.substr(0, dot) + "::" + name.substr(dot + 1);
+      }
+      if (!known.count(op)) decline("the operator " + op + ", which this LibTorch does not have");
+    }
+  }
+}
+
+// ZipArchive::read's check of a stored entry that is not read here: a sound local header, and the data
+// inside the file (an archive at the start of its file, as both model formats are).
+uint64_t check_local_header(const InputFile& file, const ZipEntry& entry) {
+  std::ifstream in(file.open_name(), std::ios::binary);
+  unsigned char h[30] = {};
+  in.seekg(static_cast<std::streamoff>(entry.offset));
+  if (!in.read(reinterpret_cast<char*>(h), sizeof h)) decline("a local header past the end");
+  auto le = [&](int at, int n) {
+    uint64_t v = 0;
+    for (int k = n - 1; k >= 0; --k) v = (v << 8) | h[at + k];
+    return v;
+  };
+  if (le(0, 4) != 0x04034b50) decline("a bad local header");
+  const uint64_t at = entry.offset + 30 + le(26, 2) + le(28, 2);
+  const auto size = static_cast<uint64_t>(file.size());
+  if (at > size || entry.compressed_size > size - at) decline("an entry beyond the end of the file");
+  return at;
+}
+
+// ---- tensors --------------------------------------------------------------------------------------
+
+struct TensorFacts {
+  std::vector<int64_t> sizes;
+  int64_t numel = 1;
+  int64_t element_size = 0;
+  bool requires_grad = false;
+  std::string storage_type;  // "torch.FloatStorage"
+  std::string storage_key;
+  int64_t offset = 0;
+  bool contiguous = true;
+};
+
+int64_t storage_element_size(const std::string& global) {
+  static const std::map<std::string, int64_t> sizes = {
+      {"torch.FloatStorage", 4},  {"torch.DoubleStorage", 8}, {"torch.HalfStorage", 2},
+      {"torch.BFloat16Storage", 2}, {"torch.LongStorage", 8}, {"torch.IntStorage", 4},
+      {"torch.ShortStorage", 2},  {"torch.CharStorage", 1},   {"torch.ByteStorage", 1},
+      {"torch.BoolStorage", 1},   {"torch.ComplexFloatStorage", 8}, {"torch.ComplexDoubleStorage", 16}};
+  const auto it = sizes.find(global);
+  return it == sizes.end() ? 0 : it->second;
+}
+
+int64_t checked_mul(int64_t a, int64_t b) {
+  if (a < 0 || b < 0) decline("a negative size");
+  if (a != 0 && b > std::numeric_limits<int64_t>::max() / a) decline("a size that overflows");
+  return a * b;
+}
+
+int64_t checked_add(int64_t a, int64_t b) {
+  if (a < 0 || b < 0 || a > std::numeric_limits<int64_t>::max() - b) decline("a size that overflows");
+  return a + b;
+}
+
+bool is_tensor(const PickleRef& v) {
+  return is_kind(v, PickleValue::kCall, 2) && is_kind(v->items[0], PickleValue::kGlobal) &&
+         v->items[0]->text == "torch._utils._rebuild_tensor_v2";
+}
+
+// Reads the tensors of one pickle (data.pkl or constants.pkl) whose storages lie under `storage_dir`,
+// checking each against its record as load_checks.cc checks the loaded tensor against its buffer.
+class TensorReader {
+ public:
+  TensorReader(const InputFile& file, ZipArchive& zip, std::string storage_dir) : file_(file), zip_(zip), dir_(std::move(storage_dir)) {}
+
+  const TensorFacts& facts(const PickleRef& v) {
+    if (const auto it = cache_.find(v.get()); it != cache_.end()) return it->second;
+    if (!is_tensor(v)) decline("a tensor it does not read");
+    const PickleRef& args = v->items[1];
+    if (!is_kind(args, PickleValue::kTuple, 5) || args->items.size() > 6) decline("a tensor it does not read");
+    const PickleRef& pid = args->items[0];
+    if (!is_kind(pid, PickleValue::kPersistentId, 1)) decline("a tensor without a storage");
+    const PickleRef& s = pid->items[0];
+    if (!is_kind(s, PickleValue::kTuple, 5) || s->items.size() != 5 || !is_kind(s->items[0], PickleValue::kString) ||
+        s->items[0]->text != "storage" || !is_kind(s->items[1], PickleValue::kGlobal) ||
+        !is_kind(s->items[2], PickleValue::kString) || !is_kind(s->items[3], PickleValue::kString) ||
+        !is_kind(s->items[4], PickleValue::kInt)) {
+      decline("a storage it does not read");
+    }
+    const int64_t element_size = storage_element_size(s->items[1]->text);
+    if (element_size == 0) decline("storage type " + s->items[1]->text);
+    if (s->items[3]->text != "cpu") decline("a storage saved on " + s->items[3]->text);
+    const std::string& key = s->items[2]->text;
+    const int64_t storage_numel = s->items[4]->number;
+    if (storage_numel < 0) decline("a negative storage size");
+    // One key is one storage: its type and size must agree wherever it is named.
+    if (const auto seen = storages_.find(key); seen != storages_.end()) {
+      if (seen->second != std::make_pair(element_size, storage_numel)) decline("storage " + key + " named with two types or sizes");
+    } else {
+      const ZipEntry* record = zip_.find(dir_ + key);
+      if (!record) decline("no record for storage " + key);
+      if (static_cast<uint64_t>(checked_mul(storage_numel, element_size)) > record->size) decline("storage " + key + " is shorter than its size");
+      // Not read (that is the point): stored, so its size is what LibTorch's read gives, with a sound local header.
+      if (record->method != 0 || record->compressed_size != record->size) decline("a compressed storage record");
+      check_local_header(file_, *record);
+      storages_.emplace(key, std::make_pair(element_size, storage_numel));
+    }
+    const PickleRef& offset = args->items[1];
+    const PickleRef& size = args->items[2];
+    const PickleRef& stride = args->items[3];
+    const PickleRef& grad = args->items[4];
+    if (!is_kind(offset, PickleValue::kInt) || !is_kind(size, PickleValue::kTuple) || !is_kind(stride, PickleValue::kTuple) ||
+        size->items.size() != stride->items.size() || !is_kind(grad, PickleValue::kBool)) {
+      decline("a tensor it does not read");
+    }
+    if (args->items.size() == 6 && !is_kind(args->items[5], PickleValue::kDict) ) decline("a tensor with hooks");
+    if (args->items.size() == 6 && !args->items[5]->items.empty()) decline("a tensor with hooks");
+    TensorFacts f;
+    f.element_size = element_size;
+    f.storage_type = s->items[1]->text;
+    f.storage_key = key;
+    f.offset = offset->number;
+    f.requires_grad = grad->number != 0;
+    int64_t extent = 0;  // last element's index past the offset
+    for (std::size_t d = 0; d < size->items.size(); ++d) {
+      if (!is_kind(size->items[d], PickleValue::kInt) || !is_kind(stride->items[d], PickleValue::kInt)) decline("a tensor it does not read");
+      const int64_t n = size->items[d]->number;
+      const int64_t st = stride->items[d]->number;
+      if (n < 0 || st < 0) decline("a negative size or stride");
+      f.sizes.push_back(n);
+      f.numel = checked_mul(f.numel, n);
+      if (n > 0) extent = checked_add(extent, checked_mul(n - 1, st));
+    }
+    int64_t expected = 1;
+    for (std::size_t d = f.sizes.size(); d-- > 0;) {
+      if (f.sizes[d] != 1 && stride->items[d]->number != expected) f.contiguous = false;
+      expected = checked_mul(expected, f.sizes[d]);
+    }
+    if (offset->number < 0) decline("a negative storage offset");
+    if (f.numel > 0 && checked_add(checked_add(offset->number, extent), 1) > storage_numel) decline("a tensor outside its storage");
+    return cache_.emplace(v.get(), std::move(f)).first->second;
+  }
+
+ private:
+  const InputFile& file_;
+  ZipArchive& zip_;
+  std::string dir_;
+  std::unordered_map<const PickleValue*, TensorFacts> cache_;
+  std::map<std::string, std::pair<int64_t, int64_t>> storages_;
+};
+
+// Reads (and so checks) every tensor inside `root`, each shared value once.
+void check_every_tensor(const PickleRef& root, TensorReader& reader) {
+  std::unordered_set<const PickleValue*> seen;
+  std::vector<const PickleRef*> todo = {&root};
+  while (!todo.empty()) {
+    const PickleRef& v = *todo.back();
+    todo.pop_back();
+    if (!v || !seen.insert(v.get()).second) continue;
+    if (is_tensor(v)) {
+      reader.facts(v);
+      continue;
+    }
+    if (is_kind(v, PickleValue::kCall, 2) && is_kind(v->items[0], PickleValue::kGlobal) && v->items[0]->text.rfind("torch.", 0) == 0 &&
+        v->items[0]->text != "torch.jit._pickle.restore_type_tag") {
+      decline("a call of " + v->items[0]->text);  // another tensor rebuild (quantized, sparse, ...)
+    }
+    if (v->kind == PickleValue::kPersistentId) decline("a persistent id outside a tensor");
+    for (const PickleRef& item : v->items) todo.push_back(&item);
+  }
+}
+
+// ---- the module objects ---------------------------------------------------------------------------
+
+// A module object of data.pkl: its class and its slots.
+struct Object {
+  std::string qualified;  // "__torch__.torch.nn.modules.conv.Conv2d"
+  const ClassDef* cls = nullptr;
+  std::vector<std::pair<std::string, PickleRef>> slots;  // in the class's attribute order
+};
+
+bool is_list_builder(const std::string& global) {
+  return global == "torch.jit._pickle.build_intlist" || global == "torch.jit._pickle.build_tensorlist" ||
+         global == "torch.jit._pickle.build_doublelist" || global == "torch.jit._pickle.build_boollist" ||
+         global == "torch.jit._pickle.restore_type_tag";
+}
+
+// Whether `v` is a built object: kCall{kCall{GLOBAL, ()}, state}.
+bool is_object(const PickleRef& v) {
+  return is_kind(v, PickleValue::kCall, 2) && is_kind(v->items[0], PickleValue::kCall, 2) &&
+         is_kind(v->items[0]->items[0], PickleValue::kGlobal) && v->items[0]->items[0]->text.rfind("__torch__.", 0) == 0;
+}
+
+class TreeBuilder {
+ public:
+  TreeBuilder(const std::map<std::string, ClassDef>& classes, TensorReader& tensors) : classes_(classes), tensors_(tensors) {}
+
+  const Object& object(const PickleRef& v) {
+    if (const auto it = objects_.find(v.get()); it != objects_.end()) return it->second;
+    if (!is_object(v)) decline("a module that is not an object it reads");
+    const PickleRef& newobj = v->items[0];
+    if (!is_kind(newobj->items[1], PickleValue::kTuple) || !newobj->items[1]->items.empty()) decline("an object built with arguments");
+    Object o;
+    o.qualified = newobj->items[0]->text;
+    const auto cls = classes_.find(o.qualified);
+    if (cls == classes_.end()) decline("class " + o.qualified + " is not defined in code/");
+    o.cls = &cls->second;
+    if (!o.cls->is_module) decline("class " + o.qualified + " is not a module");
+    for (const auto& method : o.cls->methods) {
+      if (method.first == "__setstate__" || method.first == "__getstate__") decline("class " + o.qualified + " has " + method.first);
+    }
+    const PickleRef& state = v->items[1];
+    if (!is_kind(state, PickleValue::kDict)) decline("an object whose state is not a dict");
+    const auto& attrs = o.cls->attributes;
+    if (state->items.size() != 2 * attrs.size()) decline("an object whose slots differ from its class");
+    for (std::size_t i = 0; i < attrs.size(); ++i) {
+      const PickleRef& key = state->items[2 * i];
+      if (!is_kind(key, PickleValue::kString) || key->text != attrs[i].first) decline("an object whose slots differ from its class");
+      o.slots.emplace_back(attrs[i].first, state->items[2 * i + 1]);
+    }
+    for (const std::string& p : o.cls->parameters) {
+      if (std::none_of(attrs.begin(), attrs.end(), [&](const auto& a) { return a.first == p; })) decline("a parameter that is not an attribute");
+    }
+    for (const std::string& b : o.cls->buffers) {
+      if (std::none_of(attrs.begin(), attrs.end(), [&](const auto& a) { return a.first == b; })) decline("a buffer that is not an attribute");
+    }
+    return objects_.emplace(v.get(), std::move(o)).first->second;
+  }
+
+  // Whether slot `i` of `o` is a submodule (its declared type is a module class); checks the value.
+  bool is_module_slot(const Object& o, std::size_t i) {
+    const std::string& type = o.cls->attributes[i].second;
+    const auto cls = classes_.find(type);
+    const bool module_type = cls != classes_.end() && cls->second.is_module;
+    const PickleRef& value = o.slots[i].second;
+    if (module_type != is_object(value)) {
+      if (module_type || is_kind(value, PickleValue::kCall)) decline("attribute '" + o.slots[i].first + "' of " + o.qualified + " of type " + type);
+    }
+    if (module_type && value->items[0]->items[0]->text != type) decline("a module attribute of another class than declared");
+    if (!module_type && type.find("__torch__.") != std::string::npos) decline("an attribute of type " + type);
+    return module_type;
+  }
+
+  static bool contains(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  }
+
+  // named_parameters(recurse=true) of a module, as torch::jit::Module's slot iterator yields them.
+  void named_parameters(const PickleRef& v, const std::string& prefix, std::vector<std::pair<std::string, PickleRef>>& out, int depth) {
+    if (depth > 200) decline("modules nested too deep");
+    if (++steps_ > 50000000) decline("a module graph too large to walk");
+    const Object& o = object(v);
+    for (std::size_t i = 0; i < o.slots.size(); ++i) {
+      const std::string& name = o.slots[i].first;
+      const PickleRef& value = o.slots[i].second;
+      if (is_module_slot(o, i)) {
+        named_parameters(value, prefix + name + ".", out, depth + 1);
+      } else if (contains(o.cls->parameters, name)) {
+        if (is_kind(value, PickleValue::kNone)) continue;
+        if (!is_tensor(value)) decline("parameter '" + name + "' is not a tensor");
+        out.emplace_back(prefix + name, value);
+      }
+    }
+  }
+
+  void buffers(const PickleRef& v, std::vector<PickleRef>& out, int depth) {
+    if (depth > 200) decline("modules nested too deep");
+    if (++steps_ > 50000000) decline("a module graph too large to walk");
+    const Object& o = object(v);
+    for (std::size_t i = 0; i < o.slots.size(); ++i) {
+      const std::string& name = o.slots[i].first;
+      const PickleRef& value = o.slots[i].second;
+      if (is_module_slot(o, i)) {
+        buffers(value, out, depth + 1);
+      } else if (contains(o.cls->buffers, name)) {
+        // LibTorch's buffer policy: declared a buffer and of type Tensor.
+        if (o.cls->attributes[i].second != "Tensor") {
+          if (o.cls->attributes[i].second.find("Tensor") != std::string::npos) decline("buffer '" + name + "' of type " + o.cls->attributes[i].second);
+          continue;
+        }
+        if (!is_tensor(value)) decline("buffer '" + name + "' is not a tensor");
+        out.push_back(value);
+      }
+    }
+  }
+
+  // named_modules(): pre-order over module slots, no deduplication (torch::jit::Module's).
+  void named_modules(const PickleRef& v, const std::string& path, std::vector<std::pair<std::string, PickleRef>>& out, int depth) {
+    if (depth > 200) decline("modules nested too deep");
+    if (out.size() > 100000) decline("too many modules");
+    out.emplace_back(path, v);
+    const Object& o = object(v);
+    for (std::size_t i = 0; i < o.slots.size(); ++i) {
+      if (is_module_slot(o, i)) named_modules(o.slots[i].second, path.empty() ? o.slots[i].first : path + "." + o.slots[i].first, out, depth + 1);
+    }
+  }
+
+  TensorReader& tensors() { return tensors_; }
+
+ private:
+  const std::map<std::string, ClassDef>& classes_;
+  TensorReader& tensors_;
+  std::unordered_map<const PickleValue*, Object> objects_;
+  int64_t steps_ = 0;  // module visits: shared submodules are walked once per path
+};
+
+// ---- kernel sizes (module_tree.cc's find_kernel_size) ----------------------------------------------
+
+// A constant's or attribute's text as an int or a tuple/list of ints; nullopt for other values, and a
+// decline for text it cannot tell.
+std::optional<KernelSize> kernel_from_text(const std::string& text) {
+  const std::string t = trim(text);
+  auto parse_int = [](const std::string& s, int64_t& out) {
+    const std::string x = trim(s);
+    if (x.empty()) return false;
+    std::size_t i = x[0] == '-' ? 1 : 0;
+    if (i == x.size()) return false;
+    for (std::size_t j = i; j < x.size(); ++j) {
+      if (!std::isdigit(static_cast<unsigned char>(x[j]))) return false;
+    }
+    if (x.size() > 18) return false;
+    out = std::stoll(x);
+    return true;
+  };
+  KernelSize k;
+  int64_t n = 0;
+  if (parse_int(t, n)) {
+    k.dims = {n};
+    k.is_scalar = true;
+    return k;
+  }
+  if (t.size() >= 2 && ((t.front() == '(' && t.back() == ')') || (t.front() == '[' && t.back() == ']'))) {
+    std::string inner = t.substr(1, t.size() - 2);
+    std::size_t start = 0;
+    while (start < inner.size()) {
+      std::size_t comma = inner.find(',', start);
+      if (comma == std::string::npos) comma = inner.size();
+      const std::string item = trim(inner.substr(start, comma - start));
+      start = comma + 1;
+      if (item.empty()) continue;
+      if (!parse_int(item, n)) return std::nullopt;  // a tuple with something else: not a kernel size
+      k.dims.push_back(n);
+    }
+    if (k.dims.empty()) decline("an empty kernel size");
+    return k;
+  }
+  if (t == "None" || t == "True" || t == "False" || (!t.empty() && t.front() == '"')) return std::nullopt;
+  decline("a kernel_size it does not read: " + t);
+}
+
+std::optional<KernelSize> kernel_from_value(const PickleRef& v) {
+  KernelSize k;
+  if (is_kind(v, PickleValue::kInt)) {
+    k.dims = {v->number};
+    k.is_scalar = true;
+    return k;
+  }
+  if (is_kind(v, PickleValue::kTuple) || is_kind(v, PickleValue::kList)) {
+    if (v->items.empty()) decline("an empty kernel size");
+    for (const PickleRef& e : v->items) {
+      if (!is_kind(e, PickleValue::kInt)) {
+        if (v->kind == PickleValue::kList && !is_kind(e, PickleValue::kFloat) && !is_kind(e, PickleValue::kBool)) decline("a kernel_size list it does not read");
+        return std::nullopt;
+      }
+      k.dims.push_back(e->number);
+    }
+    return k;
+  }
+  if (is_kind(v, PickleValue::kNone) || is_kind(v, PickleValue::kBool) || is_kind(v, PickleValue::kFloat) || is_kind(v, PickleValue::kString) || is_tensor(v)) {
+    return std::nullopt;
+  }
+  decline("a kernel_size it does not read");
+}
+
+// The arguments of the call that starts at `open` (just past its '('), split at top-level commas.
+std::vector<std::string> call_arguments(const std::string& text, std::size_t open) {
+  std::vector<std::string> args;
+  int level = 0;
+  std::string cur;
+  for (std::size_t i = open; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"' ) decline("a string inside a pool call");
+    if (c == '(' || c == '[') ++level;
+    if (c == ')' || c == ']') {
+      if (level == 0) {
+        if (!trim(cur).empty()) args.push_back(trim(cur));
+        return args;
+      }
+      --level;
+    }
+    if (c == ',' && level == 0) {
+      args.push_back(trim(cur));
+      cur.clear();
+      continue;
+    }
+    cur += c;
+  }
+  decline("an unterminated call");
+}
+
+// A traced pool's kernel, from its forward code's first `torch.<pool>(x, [k, k], ...)` (the first
+// aten pooling node of the forward graph, as pool_kernel_from_graph reads it).
+std::optional<KernelSize> pool_kernel_from_code(const ClassDef& cls) {
+  for (const auto& [name, body] : cls.methods) {
+    if (name.rfind("forward", 0) != 0) continue;
+    for (const std::string& raw : body) {
+      const std::string line = trim(raw);
+      if (indent_of(raw) != 4 || line.rfind("if ", 0) == 0 || line.rfind("for ", 0) == 0 || line.rfind("while ", 0) == 0 ||
+          line.rfind("with ", 0) == 0) {
+        // The signature's continuation lines are indented 4 too; blocks are not read.
+        if (indent_of(raw) > 4 || line.rfind("if ", 0) == 0 || line.rfind("for ", 0) == 0 || line.rfind("while ", 0) == 0 || line.rfind("with ", 0) == 0) {
+          decline("a pool whose forward has blocks");
+        }
+      }
+      // A pooling function of code/ (LibTorch may inline it into the graph): only adaptive ones, which
+      // the graph rule skips, are read.
+      for (std::size_t at = line.find("__torch__."); at != std::string::npos; at = line.find("__torch__.", at + 1)) {
+        std::size_t end = at;
+        while (end < line.size() && (identifier_char(line[end]) || line[end] == '.')) ++end;
+        const std::string function = line.substr(at, end - at);
+        if (function.find("pool") != std::string::npos && function.find("adaptive") == std::string::npos) decline("a pool calling a pooling function");
+      }
+      for (std::size_t at = line.find("torch."); at != std::string::npos; at = line.find("torch.", at + 1)) {
+        if (at > 0 && (std::isalnum(static_cast<unsigned char>(line[at - 1])) || line[at - 1] == '_' || line[at - 1] == '.')) continue;
+        std::size_t end = at + 6;
+        while (end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_' || line[end] == '.')) ++end;
+        if (end >= line.size() || line[end] != '(') continue;
+        std::string op = line.substr(at + 6, end - at - 6);
+        if (op.rfind("_C._nn.", 0) == 0) op = op.substr(7);
+        if (op.find('.') != std::string::npos) {
+          if (op.find("pool") != std::string::npos) decline("a pooling call it does not read");
+          continue;
+        }
+        if (op.find("pool") == std::string::npos || op.find("adaptive") != std::string::npos) continue;
+        const std::vector<std::string> args = call_arguments(line, end + 1);
+        if (args.size() < 2) return std::nullopt;
+        const std::string& k = args[1];
+        if (k.size() < 2 || k.front() != '[' || k.back() != ']') decline("a pool kernel that is not a literal list");
+        std::optional<KernelSize> parsed = kernel_from_text(k);
+        if (!parsed) decline("a pool kernel that is not a literal list");
+        KernelSize ks = *parsed;
+        ks.is_scalar = false;
+        if (std::all_of(ks.dims.begin(), ks.dims.end(), [&](int64_t d) { return d == ks.dims[0]; })) {
+          ks.dims.erase(ks.dims.begin() + 1, ks.dims.end());
+          ks.is_scalar = true;
+        }
+        return ks;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_exact_weight_or_bias(const std::string& name) { return name == "weight" || name == "bias"; }
+bool mentions_weight_or_bias(const std::string& name) {
+  return name.find("weight") != std::string::npos || name.find("bias") != std::string::npos;
+}
+
+// ---- frozen models ----------------------------------------------------------------------------------
+
+// Float tensors of one shape whose values are equal (at::equal): LibTorch's constant pooling may merge
+// them while it compiles the code, so they are declined rather than guessed.
+class PoolingCheck {
+ public:
+  PoolingCheck(const InputFile& file, ZipArchive& zip, std::string dir) : file_(file), zip_(zip), dir_(std::move(dir)) {}
+
+  bool may_be_pooled(const TensorFacts& a, const TensorFacts& b) {
+    if (a.storage_type != "torch.FloatStorage" || b.storage_type != a.storage_type || !a.contiguous || !b.contiguous) return true;
+    // Their first values tell most pairs apart without reading either whole.
+    if (head(a) != head(b)) return false;
+    return values(a) == values(b);  // element-wise ==, as at::equal compares (NaN unequal)
+  }
+
+ private:
+  std::vector<float> head(const TensorFacts& t) {
+    const ZipEntry* record = zip_.find(dir_ + t.storage_key);
+    if (!record || record->method != 0) decline("a constant's record");
+    const uint64_t at = check_local_header(file_, *record) + static_cast<uint64_t>(t.offset) * 4;
+    std::vector<float> v(static_cast<std::size_t>(std::min<int64_t>(t.numel, 16)));
+    std::ifstream in(file_.open_name(), std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(at));
+    if (!v.empty() && !in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4))) decline("a constant outside its record");
+    return v;
+  }
+
+  const std::vector<float>& values(const TensorFacts& t) {
+    if (const auto it = cache_.find(&t); it != cache_.end()) return it->second;
+    const ZipEntry* record = zip_.find(dir_ + t.storage_key);
+    if (!record || record->size > (uint64_t{1} << 31)) decline("a constant's record");
+    const std::string bytes = zip_.read(*record);
+    const auto first = static_cast<std::size_t>(t.offset) * 4;
+    const auto count = static_cast<std::size_t>(t.numel);
+    if (first + count * 4 > bytes.size()) decline("a constant outside its record");
+    std::vector<float> v(count);
+    if (count > 0) std::memcpy(v.data(), bytes.data() + first, count * 4);
+    return cache_.emplace(&t, std::move(v)).first->second;
+  }
+
+  const InputFile& file_;
+  ZipArchive& zip_;
+  std::string dir_;
+  std::map<const TensorFacts*, std::vector<float>> cache_;
+};
+
+// module_tree.cc's count_frozen_constants: the distinct tensor constants of the root's methods' graphs.
+void count_frozen_constants(const ClassDef& root, const InputFile& file, ZipArchive& zip, const std::string& prefix, ModuleTree& tree) {
+  std::vector<std::size_t> used;
+  for (const auto& [name, body] : root.methods) {
+    for (const std::string& raw : body) {
+      const std::string line = trim(raw);
+      // Constants inside blocks are nodes of those blocks, not of the graph's top level.
+      if (indent_of(raw) > 4 && line.find("CONSTANTS.") != std::string::npos) decline("a frozen forward with constants in blocks");
+      if (line.find("__torch__.") != std::string::npos && line.rfind("def ", 0) != 0) {
+        // A call into other code: its constants are in other graphs.
+        if (line.find("self:") == std::string::npos) decline("a frozen forward that calls other code");
+      }
+      for (std::size_t at = line.find("CONSTANTS.c"); at != std::string::npos; at = line.find("CONSTANTS.c", at + 1)) {
+        std::size_t end = at + 11;
+        while (end < line.size() && std::isdigit(static_cast<unsigned char>(line[end]))) ++end;
+        if (end == at + 11 || end - at - 11 > 9) decline("a constant it does not read");
+        const std::size_t index = static_cast<std::size_t>(std::stoul(line.substr(at + 11, end - at - 11)));
+        if (std::find(used.begin(), used.end(), index) == used.end()) used.push_back(index);
+      }
+    }
+  }
+  if (used.empty()) return;
+  const ZipEntry* entry = zip.find(prefix + "/constants.pkl");
+  if (!entry || entry->size > (uint64_t{1} << 30)) decline("no constants.pkl");
+  std::string error;
+  const PickleRef constants = evaluate_pickle(zip.read(*entry), error, is_list_builder);
+  if (!is_kind(constants, PickleValue::kTuple)) decline("a constants.pkl it does not read");
+  TensorReader reader(file, zip, prefix + "/constants/");
+  std::vector<PickleRef> distinct;
+  for (const std::size_t index : used) {
+    if (index >= constants->items.size()) decline("a constant index outside constants.pkl");
+    const PickleRef& t = constants->items[index];
+    if (!is_tensor(t)) decline("a constant that is not a tensor");
+    if (std::find(distinct.begin(), distinct.end(), t) == distinct.end()) distinct.push_back(t);
+  }
+  std::vector<const TensorFacts*> facts;
+  for (const PickleRef& t : distinct) facts.push_back(&reader.facts(t));
+  PoolingCheck pooling(file, zip, prefix + "/constants/");
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    for (std::size_t j = i + 1; j < distinct.size(); ++j) {
+      if (facts[i]->sizes == facts[j]->sizes && facts[i]->element_size == facts[j]->element_size &&
+          pooling.may_be_pooled(*facts[i], *facts[j])) {
+        decline("frozen constants of one shape, which LibTorch may pool");
+      }
+    }
+  }
+  for (const TensorFacts* f : facts) {
+    tree.constant_tensors += 1;
+    tree.constant_elements += f->numel;
+    tree.constant_bytes += f->numel * f->element_size;
+  }
+}
+
+// ---- TorchScript ----------------------------------------------------------------------------------
+
+Summary summarize_torchscript(const SummaryRequest& request, const InputFile& file, ZipArchive& zip) {
+  if (!request.inputs.empty()) decline("inputs: the model must run");
+  ArchiveInfo archive;
+  try {
+    archive = preflight_archive(zip, CNNVIZ_OP_TABLE_LIBTORCH);
+  } catch (const Error& e) {
+    decline(std::string("the pre-flight refuses it: ") + e.what());
+  }
+  const std::string& prefix = archive.prefix;
+  if (const ZipEntry* order = zip.find(prefix + "/byteorder")) {
+    if (order->size > 16 || zip.read(*order) != "little") decline("a byte order other than little");
+  }
+  std::map<std::string, ClassDef> classes;
+  for (const auto& [name, text] : archive.code_files) {
+    const std::string module = module_of_code_file(name, prefix);
+    if (module.empty()) decline("a code file named " + name);
+    parse_code_file(module, text, classes);
+    check_operators(text);
+  }
+
+  const ZipEntry* data = zip.find(prefix + "/data.pkl");
+  if (!data || data->size > (uint64_t{1} << 30)) decline("no data.pkl");
+  std::string error;
+  const PickleRef root = evaluate_pickle(zip.read(*data), error, is_list_builder);
+  if (!root) decline("data.pkl: " + error);
+
+  TensorReader tensors(file, zip, prefix + "/data/");
+  // LibTorch's load checks every tensor the module holds, at any depth, and the graphs' constants, against
+  // its storage (load_checks.cc): so does this, on every tensor of data.pkl and constants.pkl.
+  check_every_tensor(root, tensors);
+  if (const ZipEntry* constants = zip.find(prefix + "/constants.pkl")) {
+    if (constants->size > (uint64_t{1} << 30)) decline("a constants.pkl too large");
+    const PickleRef table = evaluate_pickle(zip.read(*constants), error, is_list_builder);
+    if (!table) decline("constants.pkl: " + error);
+    TensorReader constant_tensors(file, zip, prefix + "/constants/");
+    check_every_tensor(table, constant_tensors);
+  }
+  TreeBuilder builder(classes, tensors);
+  std::vector<std::pair<std::string, PickleRef>> modules;
+  builder.named_modules(root, "", modules, 0);
+
+  ModuleTree tree;
+  std::unordered_map<std::string, int> index_of_path;
+  for (const auto& [path, value] : modules) {
+    const Object& o = builder.object(value);
+    ModuleNode node;
+    node.path = path;
+    const std::size_t last_dot = o.qualified.rfind('.');
+    node.class_name = o.qualified.substr(last_dot + 1);
+    node.qualified_class = python_class_name(o.qualified);
+    const auto dot = path.rfind('.');
+    node.var_name = path.empty() ? node.class_name : path.substr(dot == std::string::npos ? 0 : dot + 1);
+    node.depth = path.empty() ? 0 : 1 + static_cast<int>(std::count(path.begin(), path.end(), '.'));
+    if (!path.empty()) {
+      const std::string parent = dot == std::string::npos ? "" : path.substr(0, dot);
+      auto it = index_of_path.find(parent);
+      node.parent = it == index_of_path.end() ? 0 : it->second;
+    }
+    node.is_leaf = true;
+    for (std::size_t i = 0; i < o.slots.size(); ++i) {
+      if (builder.is_module_slot(o, i)) node.is_leaf = false;
+    }
+    std::vector<std::pair<std::string, PickleRef>> params;
+    builder.named_parameters(value, "", params, 0);
+    std::unordered_set<const PickleValue*> seen;
+    for (const auto& [name, tensor] : params) {
+      if (!seen.insert(tensor.get()).second) continue;
+      const TensorFacts& f = tensors.facts(tensor);
+      node.num_params += f.numel;
+      if (f.requires_grad) node.trainable_params += f.numel;
+      node.param_bytes += f.numel * f.element_size;
+      if (is_exact_weight_or_bias(name)) {
+        node.weight_bias_params += f.numel;
+      } else if (mentions_weight_or_bias(name)) {
+        node.other_weight_bias_params += f.numel;
+      }
+    }
+    // find_kernel_size: a `kernel_size` attribute or class constant, a convolution's weight, a pool's graph.
+    const PickleRef* weight = nullptr;
+    const PickleRef* kernel_attr = nullptr;
+    for (const auto& [name, v] : o.slots) {
+      if (name == "weight") weight = &v;
+      if (name == "kernel_size") kernel_attr = &v;
+    }
+    const auto kernel_const = o.cls->constants.find("kernel_size");
+    if (kernel_attr) {
+      node.kernel_size = kernel_from_value(*kernel_attr);
+    } else if (kernel_const != o.cls->constants.end()) {
+      node.kernel_size = kernel_from_text(kernel_const->second);
+    }
+    if (o.cls->constants.count("weight")) decline("a constant named weight");
+    const bool weight_tensor = weight && is_tensor(*weight);
+    if (weight_tensor) node.weight_shape = tensors.facts(*weight).sizes;
+    if (!node.kernel_size) {
+      if (node.class_name.find("Conv") != std::string::npos && weight_tensor && node.weight_shape.size() >= 3) {
+        node.kernel_size = KernelSize{std::vector<int64_t>(node.weight_shape.begin() + 2, node.weight_shape.end()), false};
+      } else if (node.class_name.find("Pool") != std::string::npos) {
+        node.kernel_size = pool_kernel_from_code(*o.cls);
+      }
+    }
+    // node.conv is for `cnnviz layers`, not printed by a summary: left unset.
+    const int index = static_cast<int>(tree.nodes.size());
+    index_of_path[node.path] = index;
+    tree.nodes.push_back(std::move(node));
+  }
+
+  std::vector<std::pair<std::string, PickleRef>> params;
+  builder.named_parameters(root, "", params, 0);
+  std::unordered_set<const PickleValue*> seen;
+  for (const auto& [name, tensor] : params) {
+    if (!seen.insert(tensor.get()).second) continue;
+    const TensorFacts& f = tensors.facts(tensor);
+    tree.total_params += f.numel;
+    if (f.requires_grad) tree.trainable_params += f.numel;
+    tree.param_bytes += f.numel * f.element_size;
+  }
+  std::vector<PickleRef> buffers;
+  builder.buffers(root, buffers, 0);
+  for (const PickleRef& b : buffers) tree.buffer_count += tensors.facts(b).numel;
+
+  if (tree.nodes.size() == 1 && tree.total_params == 0) {
+    count_frozen_constants(*builder.object(root).cls, file, zip, prefix, tree);
+    tree.frozen = tree.constant_tensors > 0;
+    tree.total_params = tree.nodes[0].num_params = tree.constant_elements;
+    tree.param_bytes = tree.nodes[0].param_bytes = tree.constant_bytes;
+  }
+
+  Summary summary;
+  SummaryContext& ctx = summary.context;
+  ctx.model_path = request.model_path;
+  ctx.model_file_bytes = file.size();
+  ctx.model_format_version = archive.format_version;
+  ctx.frozen = tree.frozen;
+  ctx.device = "cpu";
+  if (request.compute_sha256) ctx.model_sha256 = sha256_file(request.model_path);
+  if (tree.frozen) {
+    ctx.notes.push_back("'" + request.model_path +
+                        "' is frozen (torch.jit.freeze or optimize_for_inference): it has no submodules to list; "
+                        "its totals count " + std::to_string(tree.constant_tensors) +
+                        " constant tensors, with batch norm folded into convolutions");
+  }
+  summary.records = build_layer_records_without_input(tree);
+  summary.stats = compute_summary_stats(summary.records, tree, {});
+  return summary;
+}
+
+// ---- torch.export programs ---------------------------------------------------------------------------
+//
+// export_runtime.cc's load_export_program and ExportRuntime (build_tree, plan_calls, replay_recorded),
+// with the stored tensors' facts in place of the tensors, and capture.cc's Recorder and memory guard for
+// a replayed record. Whatever would make the full path refuse the file, or run it, declines.
+
+const std::map<std::string, std::pair<std::vector<std::string>, std::size_t>>& dispatcher_schemas() {
+  // "aten::conv2d.default" -> argument names ("bias=": has a default), return count.
+  static const auto schemas = [] {
+    std::map<std::string, std::pair<std::vector<std::string>, std::size_t>> m;
+    for (const char* line : kDispatcherSchemas) {
+      const std::string text = line;
+      const std::size_t a = text.find('|');
+      const std::size_t b = text.rfind('|');
+      std::vector<std::string> args;
+      const std::string list = text.substr(a + 1, b - a - 1);
+      for (std::size_t start = 0; start < list.size();) {
+        std::size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        args.push_back(list.substr(start, comma - start));
+        start = comma + 1;
+      }
+      m[text.substr(0, a)] = {std::move(args), static_cast<std::size_t>(std::stoul(text.substr(b + 1)))};
+    }
+    return m;
+  }();
+  return schemas;
+}
+
+bool known_scalar_type(int dtype) { return dtype >= 1 && dtype <= 13; }
+bool floating_scalar_type(int dtype) { return dtype == 6 || dtype == 7 || dtype == 8 || dtype == 13; }
+
+// One stored tensor as the runtime would hold it.
+struct StateFacts {
+  int64_t numel = 0;
+  int64_t element_size = 0;
+  bool requires_grad = false;
+  std::vector<int64_t> sizes;
+};
+
+bool is_sym_op(const std::string& target, std::size_t& arity) {
+  static const std::set<std::string> binary = {"_operator.add", "_operator.sub", "_operator.mul", "_operator.floordiv",
+                                               "_operator.mod", "_operator.eq",  "_operator.ne",  "_operator.lt",
+                                               "_operator.le",  "_operator.gt",  "_operator.ge"};
+  if (target == "_operator.neg") return arity = 1, true;
+  if (binary.count(target)) return arity = 2, true;
+  return false;
+}
+
+struct PlannedCall {
+  int node = 0;
+  std::size_t begin = 0, end = 0;
+  std::string input;
+  std::vector<std::string> outputs;
+};
+
+std::string module_of(const std::string& state_name) {
+  const auto dot = state_name.rfind('.');
+  return dot == std::string::npos ? "" : state_name.substr(0, dot);
+}
+
+class ExportReader {
+ public:
+  ExportReader(ExportProgram program, std::unordered_map<std::string, const StateFacts*> state)
+      : program_(std::move(program)), state_(std::move(state)) {
+    check_operators_and_values();
+    build_tree();
+    plan_calls();
+  }
+
+  const ModuleTree& tree() const { return tree_; }
+  const std::vector<std::string>& user_inputs() const { return user_inputs_; }
+
+  bool fully_recorded() const {
+    return std::all_of(program_.tensor_values.begin(), program_.tensor_values.end(), [](const auto& entry) {
+      const ExportTensorMeta& meta = entry.second;
+      return known_scalar_type(meta.dtype) && std::none_of(meta.sizes.begin(), meta.sizes.end(), [](int64_t d) { return d < 0; });
+    });
+  }
+
+  // replay_recorded with capture.cc's Recorder: the calls, shapes from the program's record.
+  std::vector<ModuleCall> replay() const {
+    std::vector<ModuleCall> calls;
+    std::vector<int> open;
+    int returned = 0;
+    std::unordered_set<std::string> env;
+    auto recorded = [&](const std::string& name) {
+      if (!name.empty() && program_.tensor_values.count(name)) env.insert(name);
+    };
+    auto meta_of = [&](const std::string& name) -> const ExportTensorMeta* {
+      if (name.empty() || !env.count(name)) return nullptr;
+      return &program_.tensor_values.at(name);
+    };
+    auto enter = [&](int node, const ExportTensorMeta* first) {
+      ModuleCall call;
+      call.node = node;
+      if (first) call.input_shape = first->sizes;
+      open.push_back(static_cast<int>(calls.size()));
+      calls.push_back(std::move(call));
+    };
+    auto exit = [&](const ExportTensorMeta* out) {
+      if (open.empty()) return;
+      ModuleCall& call = calls[static_cast<std::size_t>(open.back())];
+      open.pop_back();
+      if (out) {
+        call.output_shape = out->sizes;
+        call.output_elem_bytes = export_dtype_size(out->dtype);
+      }
+      call.finished = true;
+      call.finish_order = returned++;
+    };
+    auto exit_call = [&](const PlannedCall& call) {
+      // One output: itself; several: a tuple, whose first element stands for it; none: no tensor.
+      std::vector<const ExportTensorMeta*> outs;
+      for (const std::string& name : call.outputs) {
+        if (env.count(name)) outs.push_back(&program_.tensor_values.at(name));
+      }
+      exit(outs.empty() ? nullptr : outs[0]);
+    };
+    auto run_events = [&](std::size_t i) {
+      for (std::size_t c : events_[i].first) exit_call(calls_[c]);
+      for (std::size_t c : events_[i].second) enter(calls_[c].node, meta_of(calls_[c].input));
+    };
+    for (const std::string& name : user_inputs_) recorded(name);
+    enter(0, user_inputs_.empty() ? nullptr : meta_of(user_inputs_[0]));
+    for (std::size_t i = 0; i < program_.nodes.size(); ++i) {
+      run_events(i);
+      for (const std::string& out : program_.nodes[i].outputs) recorded(out);
+    }
+    run_events(program_.nodes.size());
+    // The program's output: one value, or a tuple whose first element stands for it.
+    const ExportTensorMeta* out = program_.outputs.empty() ? nullptr : meta_of(program_.outputs[0]);
+    exit(out);
+    return calls;
+  }
+
+ private:
+  bool is_state(const std::string& name) const { return state_.count(name) > 0; }
+
+  void check_operators_and_values() {
+    const auto& schemas = dispatcher_schemas();
+    for (const ExportNode& n : program_.nodes) {
+      std::size_t arity = 0;
+      if (n.op.empty() && is_sym_op(n.target, arity)) {
+        if (n.inputs.size() != arity || n.outputs.size() != 1 || n.list_output) decline("a size operator with other arguments");
+        continue;
+      }
+      if (n.op.empty()) decline("a node that is not an ATen operator: " + n.target);
+      const auto schema = schemas.find(n.op + "." + (n.overload.empty() ? "default" : n.overload));
+      if (schema == schemas.end()) decline("the operator " + n.op + ", which this LibTorch does not have");
+      const std::vector<std::string>& args = schema->second.first;
+      auto arg_name = [](const std::string& a) { return a.back() == '=' ? a.substr(0, a.size() - 1) : a; };
+      for (const ExportInput& in : n.inputs) {
+        if (std::none_of(args.begin(), args.end(), [&](const std::string& a) { return arg_name(a) == in.name; })) decline("an argument the schema lacks");
+      }
+      for (const std::string& a : args) {
+        const bool given = std::any_of(n.inputs.begin(), n.inputs.end(), [&](const ExportInput& in) { return in.name == arg_name(a); });
+        if (!given && a.back() != '=') decline("a required argument not given");
+      }
+      if (n.list_output ? schema->second.second != 1 : n.outputs.size() > schema->second.second) decline("more results than the schema's");
+    }
+    std::unordered_set<std::string> defined(program_.inputs.begin(), program_.inputs.end());
+    auto check = [&](const std::string& name) {
+      if (!name.empty() && !defined.count(name)) decline("a value used before it is defined");
+    };
+    for (const ExportNode& n : program_.nodes) {
+      for (const ExportInput& in : n.inputs) {
+        check(in.arg.name);
+        for (const auto& name : in.arg.names) check(name);
+      }
+      for (const auto& out : n.outputs) defined.insert(out);
+    }
+    for (const auto& out : program_.outputs) check(out);
+    for (const ExportInputSpec& spec : program_.input_specs) {
+      if (spec.kind == ExportInputSpec::Kind::kUserInput && !spec.placeholder.empty()) user_inputs_.push_back(spec.placeholder);
+      if (spec.kind == ExportInputSpec::Kind::kCustomObject || spec.kind == ExportInputSpec::Kind::kToken) decline("a custom object or token input");
+      if (spec.kind == ExportInputSpec::Kind::kParameter || spec.kind == ExportInputSpec::Kind::kBuffer ||
+          spec.kind == ExportInputSpec::Kind::kTensorConstant) {
+        if (!is_state(spec.placeholder)) decline("no stored tensor for " + spec.target);
+        state_by_name_[spec.target] = spec.placeholder;
+      }
+    }
+  }
+
+  int add_module(const std::string& path, const std::string& qualified_class) {
+    if (const auto it = index_of_path_.find(path); it != index_of_path_.end()) {
+      ModuleNode& node = tree_.nodes[static_cast<std::size_t>(it->second)];
+      if (!qualified_class.empty() && node.qualified_class.empty()) set_class(node, qualified_class);
+      return it->second;
+    }
+    if (std::count(path.begin(), path.end(), '.') > kMaxModuleDepth) decline("a module path too deep");
+    ModuleNode node;
+    node.path = path;
+    const auto dot = path.rfind('.');
+    if (!path.empty()) {
+      node.parent = add_module(dot == std::string::npos ? "" : path.substr(0, dot), "");
+      node.depth = tree_.nodes[static_cast<std::size_t>(node.parent)].depth + 1;
+      tree_.nodes[static_cast<std::size_t>(node.parent)].is_leaf = false;
+    }
+    node.var_name = path.substr(dot == std::string::npos ? 0 : dot + 1);
+    set_class(node, qualified_class);
+    const int index = static_cast<int>(tree_.nodes.size());
+    index_of_path_[path] = index;
+    tree_.nodes.push_back(std::move(node));
+    return index;
+  }
+
+  static void set_class(ModuleNode& node, const std::string& qualified) {
+    node.qualified_class = qualified;
+    const auto dot = qualified.rfind('.');
+    node.class_name = qualified.empty() ? "Module" : qualified.substr(dot == std::string::npos ? 0 : dot + 1);
+    if (node.path.empty()) node.var_name = node.class_name;
+  }
+
+  void build_tree() {
+    std::map<std::string, std::string> class_of;
+    for (const ExportNode& n : program_.nodes) {
+      for (const ExportFrame& f : n.module_stack) class_of.emplace(f.path, f.class_name);
+    }
+    add_module("", class_of.count("") ? class_of[""] : "");
+    for (const std::string& path : program_.module_calls) {
+      if (class_of.count(path)) add_module(path, class_of[path]);
+    }
+    for (const ExportNode& n : program_.nodes) {
+      for (const ExportFrame& f : n.module_stack) add_module(f.path, f.class_name);
+    }
+    const std::set<std::string> recorded(program_.module_calls.begin(), program_.module_calls.end());
+    for (const ExportInputSpec& spec : program_.input_specs) {
+      const std::string owner = module_of(spec.target);
+      if (spec.kind == ExportInputSpec::Kind::kParameter && recorded.count(owner)) add_module(owner, "");
+    }
+    std::vector<std::vector<int>> children(tree_.nodes.size());
+    for (std::size_t i = 1; i < tree_.nodes.size(); ++i) children[static_cast<std::size_t>(tree_.nodes[i].parent)].push_back(static_cast<int>(i));
+    std::vector<int> order;
+    std::vector<int> stack = {0};
+    while (!stack.empty()) {  // pre-order, children in first-seen order
+      const int i = stack.back();
+      stack.pop_back();
+      order.push_back(i);
+      const auto& c = children[static_cast<std::size_t>(i)];
+      for (auto it = c.rbegin(); it != c.rend(); ++it) stack.push_back(*it);
+    }
+    std::vector<int> new_index(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) new_index[static_cast<std::size_t>(order[k])] = static_cast<int>(k);
+    std::vector<ModuleNode> sorted;
+    for (int old : order) {
+      ModuleNode node = tree_.nodes[static_cast<std::size_t>(old)];
+      if (node.parent >= 0) node.parent = new_index[static_cast<std::size_t>(node.parent)];
+      sorted.push_back(std::move(node));
+    }
+    tree_.nodes = std::move(sorted);
+    for (std::size_t k = 0; k < tree_.nodes.size(); ++k) index_of_path_[tree_.nodes[k].path] = static_cast<int>(k);
+
+    std::vector<std::vector<std::size_t>> kids(tree_.nodes.size());
+    for (std::size_t k = 1; k < tree_.nodes.size(); ++k) kids[static_cast<std::size_t>(tree_.nodes[k].parent)].push_back(k);
+    for (std::size_t k = 0; k < tree_.nodes.size(); ++k) {
+      ModuleNode& node = tree_.nodes[k];
+      if (!node.qualified_class.empty() || node.is_leaf) continue;
+      bool numbered = true;
+      for (std::size_t c : kids[k]) {
+        const std::string& v = tree_.nodes[c].var_name;
+        numbered = numbered && !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+      }
+      if (numbered) set_class(node, "torch.nn.modules.container.ModuleList");
+    }
+    std::unordered_set<const StateFacts*> counted;
+    std::vector<std::unordered_set<const StateFacts*>> node_seen(tree_.nodes.size());
+    std::vector<std::vector<const void*>> signature(tree_.nodes.size());
+    for (const ExportInputSpec& spec : program_.input_specs) {
+      if (spec.kind == ExportInputSpec::Kind::kBuffer) tree_.buffer_count += state_.at(spec.placeholder)->numel;
+      if (spec.kind != ExportInputSpec::Kind::kParameter) continue;
+      const StateFacts* t = state_.at(spec.placeholder);
+      const int64_t n = t->numel, bytes = n * t->element_size;
+      const bool trainable = t->requires_grad;
+      if (counted.insert(t).second) {
+        tree_.total_params += n;
+        tree_.trainable_params += trainable ? n : 0;
+        tree_.param_bytes += bytes;
+      }
+      const std::string owner = module_of(spec.target);
+      for (std::size_t k = 0; k < tree_.nodes.size(); ++k) {
+        ModuleNode& node = tree_.nodes[k];
+        const bool inside = node.path.empty() || owner == node.path || owner.rfind(node.path + ".", 0) == 0;
+        if (!inside || !node_seen[k].insert(t).second) continue;
+        signature[k].push_back(t);
+        node.num_params += n;
+        node.trainable_params += trainable ? n : 0;
+        node.param_bytes += bytes;
+        const std::string relative = node.path.empty() ? spec.target : spec.target.substr(node.path.size() + 1);
+        if (relative == "weight" || relative == "bias") {
+          node.weight_bias_params += n;
+        } else if (relative.find("weight") != std::string::npos || relative.find("bias") != std::string::npos) {
+          node.other_weight_bias_params += n;
+        }
+      }
+    }
+    for (ModuleNode& node : tree_.nodes) {
+      const auto it = state_by_name_.find(node.path.empty() ? "weight" : node.path + ".weight");
+      if (it != state_by_name_.end()) node.weight_shape = state_.at(it->second)->sizes;
+    }
+    call_node_ = alias_targets(tree_, signature);
+    for (const ExportNode& n : program_.nodes) {
+      if (n.module_stack.empty()) continue;
+      const auto it = index_of_path_.find(n.module_stack.back().path);
+      if (it == index_of_path_.end()) continue;
+      ModuleNode& node = tree_.nodes[static_cast<std::size_t>(it->second)];
+      auto ints = [&](const char* name) -> std::optional<std::vector<int64_t>> {
+        for (const ExportInput& in : n.inputs) {
+          if (in.name == name && in.arg.kind == ExportArg::Kind::kInts) return in.arg.ints;
+          if (in.name == name && in.arg.kind == ExportArg::Kind::kInt) return std::vector<int64_t>{in.arg.i};
+        }
+        return std::nullopt;
+      };
+      const bool conv = n.op.find("conv") != std::string::npos && n.op.find("conv_tbc") == std::string::npos;
+      if (conv && !node.conv && node.weight_shape.size() >= 3) {
+        ConvParams p;
+        const std::size_t spatial = node.weight_shape.size() - 2;
+        p.stride = ints("stride").value_or(std::vector<int64_t>(spatial, 1));
+        p.padding = ints("padding").value_or(std::vector<int64_t>(spatial, 0));
+        p.dilation = ints("dilation").value_or(std::vector<int64_t>(spatial, 1));
+        if (auto g = ints("groups")) p.groups = g->empty() ? 1 : (*g)[0];
+        p.transposed = n.op.find("transpose") != std::string::npos;
+        for (const ExportInput& in : n.inputs) {
+          if (in.name == "transposed" && in.arg.kind == ExportArg::Kind::kBool) p.transposed = in.arg.b;
+          if (in.name == "padding" && in.arg.kind == ExportArg::Kind::kString) p.padding.clear();
+        }
+        node.conv = p;
+        node.kernel_size = KernelSize{std::vector<int64_t>(node.weight_shape.begin() + 2, node.weight_shape.end()), false};
+      }
+      const bool pool = n.op.find("pool") != std::string::npos && n.op.find("adaptive") == std::string::npos;
+      if (pool && !node.kernel_size) {
+        if (auto k = ints("kernel_size"); k && !k->empty()) {
+          KernelSize ks{*k, false};
+          if (std::all_of(ks.dims.begin(), ks.dims.end(), [&](int64_t d) { return d == ks.dims[0]; })) {
+            ks.dims.resize(1);
+            ks.is_scalar = true;
+          }
+          node.kernel_size = ks;
+        }
+      }
+    }
+  }
+
+  void plan_calls() {
+    const std::size_t count = program_.nodes.size();
+    events_.assign(count + 1, {});
+    std::vector<std::size_t> open;
+    std::vector<std::string> open_keys;
+    for (std::size_t i = 0; i <= count; ++i) {
+      const std::vector<ExportFrame> none;
+      const auto& stack = i < count ? program_.nodes[i].module_stack : none;
+      std::vector<const ExportFrame*> frames;
+      for (const ExportFrame& f : stack) {
+        if (!f.path.empty()) frames.push_back(&f);
+      }
+      std::size_t common = 0;
+      while (common < open.size() && common < frames.size() && open_keys[common] == frames[common]->key) ++common;
+      for (std::size_t k = open.size(); k > common; --k) {
+        calls_[open[k - 1]].end = i;
+        events_[i].first.push_back(open[k - 1]);
+      }
+      open.resize(common);
+      open_keys.resize(common);
+      for (std::size_t k = common; k < frames.size(); ++k) {
+        PlannedCall call;
+        call.node = call_node_[static_cast<std::size_t>(index_of_path_.at(frames[k]->path))];
+        call.begin = i;
+        open.push_back(calls_.size());
+        open_keys.push_back(frames[k]->key);
+        events_[i].second.push_back(calls_.size());
+        calls_.push_back(call);
+      }
+    }
+    std::unordered_map<std::string, std::size_t> defined_at;
+    std::unordered_map<std::string, std::size_t> last_use;
+    for (std::size_t i = 0; i < count; ++i) {
+      for (const ExportInput& in : program_.nodes[i].inputs) {
+        if (!in.arg.name.empty()) last_use[in.arg.name] = i;
+        for (const auto& n : in.arg.names) last_use[n] = i;
+      }
+      for (const auto& out : program_.nodes[i].outputs) {
+        if (!out.empty()) defined_at[out] = i;
+      }
+    }
+    for (const auto& out : program_.outputs) last_use[out] = count;
+    for (PlannedCall& call : calls_) {
+      for (std::size_t i = call.begin; i < call.end && call.input.empty(); ++i) {
+        for (const ExportInput& in : program_.nodes[i].inputs) {
+          if (in.arg.kind != ExportArg::Kind::kTensor || is_state(in.arg.name)) continue;
+          const auto d = defined_at.find(in.arg.name);
+          if (d == defined_at.end() || d->second < call.begin) {
+            call.input = in.arg.name;
+            break;
+          }
+        }
+      }
+      for (std::size_t i = call.begin; i < call.end; ++i) {
+        for (const auto& out : program_.nodes[i].outputs) {
+          const auto u = last_use.find(out);
+          if (!out.empty() && u != last_use.end() && u->second >= call.end && program_.tensor_values.count(out)) call.outputs.push_back(out);
+        }
+      }
+    }
+  }
+
+  ExportProgram program_;
+  std::unordered_map<std::string, const StateFacts*> state_;   // placeholder -> its tensor's facts
+  std::unordered_map<std::string, std::string> state_by_name_;  // "conv1.weight" -> placeholder
+  std::vector<std::string> user_inputs_;
+  ModuleTree tree_;
+  std::unordered_map<std::string, int> index_of_path_;
+  std::vector<int> call_node_;
+  std::vector<PlannedCall> calls_;
+  std::vector<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> events_;  // exits, enters before node i
+};
+
+bool is_export_archive(ZipArchive& zip) {
+  const std::string prefix = zip.prefix() + "/";
+  if (const ZipEntry* format = zip.find(prefix + "archive_format"); format && format->size < 64) {
+    if (zip.read(*format).rfind("pt2", 0) == 0) return true;
+  }
+  if (zip.find("serialized_exported_program.json")) return true;
+  return std::any_of(zip.entries().begin(), zip.entries().end(), [&](const ZipEntry& e) {
+    return e.name.rfind(prefix + "models/", 0) == 0 && e.name.size() > 5 && e.name.compare(e.name.size() - 5, 5, ".json") == 0;
+  });
+}
+
+Summary summarize_export(const SummaryRequest& request, const InputFile& file, ZipArchive& zip) {
+  if (!request.use_recorded_shapes) decline("asked to run the program");
+  if (request.max_memory_bytes > 0) decline("a memory limit: the full path checks it");
+  const std::string prefix = zip.prefix() + "/";
+  for (const ZipEntry& e : zip.entries()) {
+    if (e.name.rfind(prefix + "data/aotinductor/", 0) == 0) decline("an AOTInductor package");
+  }
+  if (const ZipEntry* order = zip.find(prefix + "byteorder"); order && order->size < 16 && zip.read(*order).rfind("little", 0) != 0) {
+    decline("big-endian");
+  }
+  if (zip.find("serialized_exported_program.json")) decline("PyTorch 2.6's layout");
+  const ZipEntry* json = zip.find(prefix + "models/model.json");
+  if (!json) {
+    for (const ZipEntry& e : zip.entries()) {
+      const bool model = e.name.rfind(prefix + "models/", 0) == 0 && e.name.size() > 5 && e.name.compare(e.name.size() - 5, 5, ".json") == 0;
+      if (!model) continue;
+      if (json) decline("several programs");
+      json = &e;
+    }
+  }
+  if (!json) decline("no program");
+  const std::string model_name = json->name.substr(prefix.size() + 7, json->name.size() - prefix.size() - 7 - 5);
+  struct Stored {
+    std::string entry;
+    ExportStoredTensor meta;
+  };
+  std::map<std::string, Stored> stored;
+  for (const char* kind : {"weights", "constants"}) {
+    const std::string dir = prefix + "data/" + kind + "/";
+    const ZipEntry* config = zip.find(dir + (std::string(kind) == "weights" ? model_name + "_weights_config.json" : model_name + "_constants_config.json"));
+    if (!config) continue;
+    for (auto& [name, t] : parse_export_tensor_config(zip.read(*config, uint64_t{1} << 28), "'" + file.path() + "'")) {
+      stored[name] = Stored{dir + t.file, t};
+    }
+  }
+  ExportProgram program = parse_export_program(zip.read(*json, uint64_t{1} << 30), "'" + file.path() + "'");
+
+  // The stored tensors' facts, one per stored view (tied weights are one tensor), checked as
+  // stored_tensor() checks them against their files.
+  std::map<std::string, StateFacts> by_view;
+  std::unordered_map<std::string, const StateFacts*> state;
+  for (const ExportInputSpec& spec : program.input_specs) {
+    const bool tensor = spec.kind == ExportInputSpec::Kind::kParameter || spec.kind == ExportInputSpec::Kind::kBuffer ||
+                        spec.kind == ExportInputSpec::Kind::kTensorConstant;
+    if (!tensor) continue;
+    const auto it = stored.find(spec.target);
+    if (it == stored.end()) decline("no stored tensor for " + spec.target);
+    const ExportStoredTensor& meta = it->second.meta;
+    if (meta.pickled) decline("a pickled tensor");
+    const ZipEntry* entry = zip.find(it->second.entry);
+    if (!entry) decline("a missing weight file");
+    // Not read (that is the point): it must be stored, so its size is what a read gives.
+    if (entry->method != 0 || entry->compressed_size != entry->size) decline("a compressed weight file");
+    check_local_header(file, *entry);
+    std::string view = it->second.entry + "@" + std::to_string(meta.storage_offset);
+    for (std::size_t k = 0; k < meta.sizes.size() && k < meta.strides.size(); ++k) {
+      view += "," + std::to_string(meta.sizes[k]) + ":" + std::to_string(meta.strides[k]);
+    }
+    auto [slot, fresh] = by_view.try_emplace(view);
+    StateFacts& f = slot->second;
+    if (fresh) {
+      const int element = export_dtype_size(meta.dtype);
+      if (!known_scalar_type(meta.dtype) || element == 0) decline("a dtype it does not read");
+      if (meta.sizes.size() != meta.strides.size()) decline("sizes and strides of different ranks");
+      int64_t extent = meta.storage_offset;
+      bool empty = false;
+      for (std::size_t k = 0; k < meta.sizes.size(); ++k) {
+        if (meta.sizes[k] < 0 || meta.strides[k] < 0) decline("a symbolic or negative size");
+        if (meta.sizes[k] == 0) empty = true;
+        if (meta.sizes[k] > 0 && meta.strides[k] > (INT64_MAX / 2) / meta.sizes[k]) decline("absurd strides");
+        extent += (meta.sizes[k] - 1) * meta.strides[k];
+      }
+      int64_t numel = 1;
+      for (const int64_t d : meta.sizes) numel = (d == 0 || numel == 0) ? 0 : (numel > INT64_MAX / d ? INT64_MAX : numel * d);
+      const auto bytes = static_cast<int64_t>(entry->size);
+      if (numel > bytes / element) decline("a weight file shorter than its shape");
+      const int64_t needed = empty ? 0 : (extent + 1);
+      if (extent < 0 || needed > bytes / element) decline("a weight file shorter than its shape");
+      f.numel = numel;
+      f.element_size = element;
+      f.sizes = meta.sizes;
+      f.requires_grad = spec.kind == ExportInputSpec::Kind::kParameter && meta.requires_grad && floating_scalar_type(meta.dtype);
+    }
+    state[spec.placeholder] = &f;
+  }
+  std::vector<InputSpec> example_inputs;
+  for (const ExportInputSpec& spec : program.input_specs) {
+    if (spec.kind != ExportInputSpec::Kind::kUserInput) continue;
+    const auto meta = program.tensor_values.find(spec.placeholder);
+    const bool known = meta != program.tensor_values.end() && !meta->second.sizes.empty() && meta->second.sizes.size() <= kMaxInputRank &&
+                       std::none_of(meta->second.sizes.begin(), meta->second.sizes.end(), [](int64_t d) { return d <= 0; });
+    if (!known || (meta->second.dtype != 5 && meta->second.dtype != 6 && meta->second.dtype != 7 && meta->second.dtype != 8)) {
+      example_inputs.clear();
+      break;
+    }
+    const int d = meta->second.dtype;
+    example_inputs.push_back(InputSpec{meta->second.sizes, d == 5 ? DType::kInt64 : d == 6 ? DType::kFloat16 : d == 8 ? DType::kFloat64 : DType::kFloat32});
+  }
+  const int64_t format_version = program.schema_major;
+  const ExportReader reader(std::move(program), std::move(state));
+  const ModuleTree& tree = reader.tree();
+
+  Summary summary;
+  SummaryContext& ctx = summary.context;
+  ctx.model_path = request.model_path;
+  ctx.model_file_bytes = file.size();
+  ctx.model_format_version = format_version;
+  ctx.frozen = tree.frozen;
+  ctx.device = "cpu";
+  const std::vector<InputSpec>& inputs = request.inputs.empty() ? example_inputs : request.inputs;
+  ctx.inputs = inputs;
+  if (inputs.empty()) {
+    summary.records = build_layer_records_without_input(tree);
+  } else {
+    // capture_module_calls: the input count, then the memory guard's record of these shapes.
+    if (inputs.size() != reader.user_inputs().size()) decline("another number of inputs");
+    if (inputs.size() != example_inputs.size()) decline("inputs other than the exported ones");
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].shape != example_inputs[i].shape || inputs[i].dtype != example_inputs[i].dtype) decline("inputs other than the exported ones");
+    }
+    if (!reader.fully_recorded()) decline("a program whose record has symbolic sizes");
+    const std::vector<ModuleCall> calls = reader.replay();
+    int64_t estimated = 0;
+    for (const InputSpec& s : inputs) {
+      int64_t bytes = 0;
+      if (__builtin_mul_overflow(shape_numel(s.shape), dtype_size(s.dtype), &bytes) || __builtin_add_overflow(estimated, bytes, &estimated)) {
+        estimated = std::numeric_limits<int64_t>::max();
+      }
+    }
+    for (const ModuleCall& call : calls) {
+      if (!tree.nodes[static_cast<std::size_t>(call.node)].is_leaf) continue;
+      int64_t bytes = 0;
+      if (__builtin_mul_overflow(shape_numel(call.output_shape), call.output_elem_bytes, &bytes) ||
+          __builtin_add_overflow(estimated, bytes, &estimated)) {
+        estimated = std::numeric_limits<int64_t>::max();
+      }
+    }
+    summary.records = build_layer_records(tree, calls, false);
+    ctx.memory_estimate_bytes = estimated;
+  }
+  if (request.compute_sha256) ctx.model_sha256 = sha256_file(request.model_path);
+  summary.stats = compute_summary_stats(summary.records, tree, inputs);
+  return summary;
+}
+
+}  // namespace
+
+std::optional<Summary> summarize_from_archive(const SummaryRequest& request, std::string* why_not) {
+  auto no = [&](const std::string& why) -> std::optional<Summary> {
+    if (why_not) *why_not = why;
+    return std::nullopt;
+  };
+  if (request.device != DeviceKind::kCpu) return no("a device other than the CPU");
+  if (request.count_flops) return no("FLOPs: the model must run");
+  // The same first steps as load_model, so a missing file or a non-archive gives the same Error.
+  const InputFile file(request.model_path, kModelFile);
+  ZipArchive zip(file);
+  try {
+    if (is_export_archive(zip)) return summarize_export(request, file, zip);
+    return summarize_torchscript(request, file, zip);
+  } catch (const Decline& d) {
+    return no(d.why);
+  } catch (const Error& e) {
+    return no(e.what());
+  }
+}
+
+}  // namespace cnnviz

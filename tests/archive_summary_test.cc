@@ -1,0 +1,160 @@
+// summarize_from_archive (src/cnnviz/summary/archive_summary.cc): the summaries a model file answers
+// without LibTorch must print exactly what summarize_model prints, for every test model; the models it
+// declines are listed with their reason.
+
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cnnviz/archive_summary.h"
+#include "cnnviz/error.h"
+#include "cnnviz/runtime.h"
+#include "cnnviz/summary.h"
+#include "cnnviz/summary_csv.h"
+#include "cnnviz/summary_json.h"
+#include "cnnviz/summary_text.h"
+#include "test_env.h"
+
+using namespace cnnviz;
+
+namespace {
+
+std::vector<std::string> files_in(const std::string& dir, const std::vector<std::string>& suffixes) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      for (const std::string& s : suffixes) {
+        if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) names.push_back(name);
+      }
+    }
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// The table with every column, every row, var names: everything a record prints.
+TextOptions every_column() {
+  TextOptions all;
+  all.columns = {Column::kInputSize, Column::kOutputSize, Column::kNumParams, Column::kParamsPercent,
+                 Column::kKernelSize, Column::kMultAdds, Column::kTrainable};
+  all.depth = 100;
+  all.show_var_names = true;
+  return all;
+}
+
+void check_same_outputs(Summary instant, const Summary& full) {
+  // The BLAS is the caller's to fill (archive_summary.h).
+  CHECK(instant.context.blas.empty());
+  instant.context.blas = full.context.blas;
+  CHECK(render_summary_text(instant.records, instant.stats, every_column()) ==
+        render_summary_text(full.records, full.stats, every_column()));
+  CHECK(render_summary_text(instant.records, instant.stats, TextOptions{}) == render_summary_text(full.records, full.stats, TextOptions{}));
+  CHECK(summary_to_json(instant.records, instant.stats, instant.context).dump(1) ==
+        summary_to_json(full.records, full.stats, full.context).dump(1));
+  CHECK(summary_to_csv(instant.records) == summary_to_csv(full.records));
+}
+
+/// The models the instant path declines on purpose, and why.
+const std::map<std::string, std::string>& expected_declines() {
+  // torchvision's operators: the full path finds Debian's torchvision library and loads it (op_library.h);
+  // the archive alone cannot tell whether this machine has it.
+  static const std::map<std::string, std::string> declines = {
+      {"nms_head.script.pt", "the operator torchvision::nms, which this LibTorch does not have"},
+      {"nms_head.trace.pt", "the operator torchvision::nms, which this LibTorch does not have"},
+  };
+  return declines;
+}
+
+}  // namespace
+
+TEST_CASE("archive summary: every test model's no-input summary equals the full path's, or is declined as listed", "[archive_summary][models]") {
+  const std::string dir = test::model_dir();
+  const std::vector<std::string> models = files_in(dir, {".pt", ".pt2"});
+  REQUIRE(!models.empty());
+  int answered = 0;
+  for (const std::string& name : models) {
+    INFO(name);
+    SummaryRequest request;
+    request.model_path = dir + "/" + name;
+    request.compute_sha256 = true;
+    std::string why_not;
+    const std::optional<Summary> instant = summarize_from_archive(request, &why_not);
+    const auto expected = expected_declines().find(name);
+    if (expected == expected_declines().end()) {
+      CHECK(why_not == "");
+    } else {
+      CHECK_THAT(why_not, Catch::Matchers::Contains(expected->second));
+    }
+    if (!instant) continue;
+    ++answered;
+    check_same_outputs(*instant, summarize_model(request));
+  }
+  CHECK(answered > 0);
+}
+
+TEST_CASE("archive summary: declines what needs LibTorch", "[archive_summary][models]") {
+  SummaryRequest request;
+  request.model_path = test::model_path("tiny_cnn.script.pt");
+  REQUIRE(summarize_from_archive(request).has_value());
+  SECTION("an input") {
+    request.inputs = {InputSpec{{1, 3, 32, 32}, DType::kFloat32}};
+    CHECK(!summarize_from_archive(request));
+  }
+  SECTION("FLOPs") {
+    request.count_flops = true;
+    CHECK(!summarize_from_archive(request));
+  }
+  SECTION("another device") {
+    request.device = DeviceKind::kAuto;
+    CHECK(!summarize_from_archive(request));
+  }
+}
+
+TEST_CASE("archive summary: damaged archives never crash: nullopt, or the full path's own error", "[archive_summary][models]") {
+  const std::string dir = test::model_dir() + "/bad";
+  const std::vector<std::string> files = files_in(dir, {".pt", ".pt2", ".png"});
+  REQUIRE(!files.empty());
+  for (const std::string& name : files) {
+    INFO(name);
+    SummaryRequest request;
+    request.model_path = dir + "/" + name;
+    std::string instant_error;
+    try {
+      const std::optional<Summary> s = summarize_from_archive(request);
+      if (s) {
+        // An answer is only right where the full path answers the same.
+        check_same_outputs(*s, summarize_model(request));
+        continue;
+      }
+    } catch (const Error& e) {
+      instant_error = e.what();
+    }
+    if (instant_error.empty()) continue;
+    try {
+      summarize_model(request);
+      FAIL("the full path summarises what the instant path refuses");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()) == instant_error);
+    }
+  }
+  SECTION("an operator LibTorch lacks: declined, as the full path refuses it") {
+    SummaryRequest request;
+    request.model_path = dir + "/unknown_op.pt";
+    std::string why_not;
+    CHECK(!summarize_from_archive(request, &why_not));
+    CHECK(why_not == "the operator aten::relx, which this LibTorch does not have");
+  }
+  SECTION("missing file: the full path's error") {
+    SummaryRequest request;
+    request.model_path = dir + "/no-such-model.pt";
+    CHECK_THROWS_AS(summarize_from_archive(request), Error);
+  }
+}
