@@ -50,6 +50,11 @@ TEST_CASE("cli torch part: help, version, completions and usage errors do not lo
       {"completion", "man"},
       {"gradcam", model_path("tiny_cnn.script.pt"), "x.png", "--method", "nope"},
       {"summary", model_path("tiny_cnn.script.pt"), "--input", "1,x"},
+      // Answered from the file: the module tree and parameter counts.
+      {"summary", model_path("resnet18.script.pt")},
+      {"summary", model_path("densenet121.trace.pt"), "--format", "json"},
+      {"summary", model_path("resnet18.script.pt"), model_path("tiny_cnn.trace.pt"), "--format", "json"},
+      {"diff", model_path("diff_base.script.pt"), model_path("diff_wide.script.pt")},
   };
   for (const auto& args : instant) {
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
@@ -84,4 +89,22 @@ TEST_CASE("cli torch part: a missing part is one error line with a fix and exit 
   CHECK(cnnviz::test::count_lines(broken.err) == 1);
   CHECK_THAT(broken.err, Contains("cannot load cnnviz's LibTorch part") && Contains(dir.file("libcnnviz-torch.so")));
   CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("cli torch part: a summary read from the file prints what the loaded model prints", "[cli][torch_part]") {
+  // --load takes the full path (LibTorch loads the model); the library test compares the two paths on
+  // every test model (tests/archive_summary_test.cc), this one the whole command's bytes.
+  std::vector<std::string> files = {"resnet18.script.pt", "densenet121.trace.pt", "tiny_cnn.script.pt", "two_inputs.script.pt"};
+  if (CNNVIZ_TEST_MODERN_MODELS) files.insert(files.end(), {"resnet18.pt2", "vit_b_16.pt2"});
+  for (const std::string& file : files) {
+    for (const char* format : {"text", "json", "csv"}) {
+      INFO(file << " --format " << format);
+      const auto fast = cnnviz::test::run_cnnviz({"summary", model_path(file), "--format", format, "--depth", "4"});
+      const auto full = cnnviz::test::run_cnnviz({"summary", model_path(file), "--format", format, "--depth", "4", "--load"});
+      REQUIRE(full.exit_code == 0);
+      CHECK(fast.exit_code == 0);
+      CHECK(fast.out == full.out);
+      CHECK(fast.err == full.err);
+    }
+  }
 }

@@ -4,6 +4,7 @@
 #include "cnnviz/json_text.h"
 #include "cnnviz/summary.h"
 #include "cnnviz/summary_diff.h"
+#include "summary_command.h"
 
 namespace cnnviz::cli {
 
@@ -18,6 +19,7 @@ CLI::App* add_diff_command(CLI::App& app, DiffOptions& o) {
       ->allow_extra_args(false);
   cmd->add_option("--depth", o.depth, "Deepest module level compared")->capture_default_str()->check(CLI::Range(0, 1000));
   cmd->add_option("--format", o.format, "Output format: text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  cmd->add_flag("--load", o.load, "Load both models with LibTorch even where the files alone answer (as summary --load)");
   cmd->add_option("--tolerate", o.tolerate,
                   "Comma list of differences that still exit 0: renames, params:R, mult-adds:R (R relative, e.g. 0.01 or 1%)")
       ->delimiter(',')
@@ -37,9 +39,9 @@ void run_diff_command(const DiffOptions& o) {
   request.device = apply_common_options(o.common);
 
   request.model_path = o.old_model;
-  const Summary old_summary = summarize_model(request);
+  const Summary old_summary = summarize(request, o.load);
   request.model_path = o.new_model;
-  const Summary new_summary = summarize_model(request);
+  const Summary new_summary = summarize(request, o.load);
   for (const auto& note : old_summary.context.notes) print_note("'" + o.old_model + "': " + note);
   for (const auto& note : new_summary.context.notes) print_note("'" + o.new_model + "': " + note);
 

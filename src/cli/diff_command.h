@@ -17,6 +17,7 @@ struct DiffOptions {
   int depth = 3;                      ///< rows of depth 1 to this are compared
   std::string format = "text";
   std::vector<std::string> tolerate;  ///< --tolerate: renames, params:R, mult-adds:R
+  bool load = false;                  ///< --load: load both models with LibTorch even where the files answer
   CommonOptions common;
 };
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "cnnviz/archive_summary.h"
 #include "cnnviz/error.h"
 #include "cnnviz/input_file.h"
 #include "cnnviz/json_text.h"
 #include "cnnviz/output_file.h"
+#include "cnnviz/runtime.h"
 #include "cnnviz/summary.h"
 #include "cnnviz/summary_csv.h"
 #include "cnnviz/summary_manifest.h"
@@ -98,6 +100,9 @@ CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
   cmd->add_flag("--flops", o.flops,
                 "Also count FLOPs as fvcore does (every ATen operator, attention's matrix products included): a FLOPs column, "
                 "totals and the operators without a formula; not torchinfo's (docs/cli.md, FLOPs)");
+  cmd->add_flag("--load", o.load,
+                "Load the model with LibTorch even where the file alone answers (a summary without --input, a .pt2 at "
+                "its exported shape): the same output, slower; to check the fast path");
   cmd->add_option("--expect-flops", o.expect_flops, "Exit 10 unless total FLOPs (fvcore) are exactly N (CI gate; implies --flops)");
   cmd->add_option("--expect-file", o.expect_file,
                   "Exit 10 unless every model has the params (and mult_adds, flops) its line in this manifest gives: "
@@ -109,6 +114,16 @@ CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
   add_common_options(*cmd, o.common);
   cmd->footer("A .pt file is code: cnnviz runs it. Only open models you would run.");
   return cmd;
+}
+
+Summary summarize(const SummaryRequest& request, bool load) {
+  if (!load) {
+    if (std::optional<Summary> s = summarize_from_archive(request)) {
+      if (s->context.blas.empty()) s->context.blas = blas_info().name;
+      return std::move(*s);
+    }
+  }
+  return summarize_model(request);
 }
 
 void run_summary_command(const SummaryOptions& o) {
@@ -138,7 +153,7 @@ void run_summary_command(const SummaryOptions& o) {
   std::vector<ManifestEntry> actual;
   for (std::size_t i = 0; i < o.models.size(); ++i) {
     request.model_path = o.models[i];
-    const Summary s = summarize_model(request);
+    const Summary s = summarize(request, o.load);
     const std::string model = several ? "'" + o.models[i] + "': " : "";
     if (request.count_flops && s.stats.total_flops < 0) {
       throw Error::usage(model + "--flops needs a forward pass; add --input, e.g. --input 1,3,224,224");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cnnviz/summary.h"
 #include "common_options.h"
 
 namespace cnnviz::cli {
@@ -22,6 +23,7 @@ struct SummaryOptions {
   std::optional<int64_t> expect_params;
   std::optional<int64_t> expect_mult_adds;
   bool flops = false;                   ///< --flops: count fvcore's FLOPs (a column, totals, JSON)
+  bool load = false;                    ///< --load: load the model with LibTorch even where the file answers
   std::optional<int64_t> expect_flops;
   std::string expect_file;              ///< --expect-file: a manifest, one JSON line per model
   std::string write_expect_file;        ///< --write-expect-file: writes the manifest of this run
@@ -29,6 +31,11 @@ struct SummaryOptions {
 };
 
 CLI::App* add_summary_command(CLI::App& app, SummaryOptions& options);
+
+/// The summary of request.model_path: read from the file alone where it can answer (no LibTorch
+/// start-up, nothing run: summarize_from_archive), else, or with `load`, from the model LibTorch loads
+/// (summarize_model). Both give the same output.
+Summary summarize(const SummaryRequest& request, bool load);
 void run_summary_command(const SummaryOptions& options);
 
 }  // namespace cnnviz::cli
