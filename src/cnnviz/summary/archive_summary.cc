@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include <zlib.h>
+
 #include "cnnviz/error.h"
 #include "cnnviz/export_program.h"
 #include "cnnviz/input_file.h"
@@ -257,6 +259,87 @@ uint64_t check_local_header(const InputFile& file, const ZipEntry& entry) {
   const auto size = static_cast<uint64_t>(file.size());
   if (at > size || entry.compressed_size > size - at) decline("an entry beyond the end of the file");
   return at;
+}
+
+// What LibTorch's zip reader (miniz) checks of the central directory as it opens an archive, beyond
+// ZipArchive's checks: one disk, no zip64 (declined), no encryption or patch flags, stored entries with one
+// size, every entry's data inside the file. Read from the file's own bytes; a decline where it differs.
+std::map<std::string, uint32_t> check_central_directory_as_miniz(const InputFile& file) {
+  std::map<std::string, uint32_t> crcs;
+  std::ifstream in(file.open_name(), std::ios::binary);
+  const int64_t size = file.size();
+  const int64_t tail_len = std::min<int64_t>(size, 22 + 65535);
+  std::string tail(static_cast<std::size_t>(tail_len), '\0');
+  in.seekg(static_cast<std::streamoff>(size - tail_len));
+  if (!in.read(tail.data(), tail_len)) decline("an unreadable end of the file");
+  auto le = [](const std::string& b, std::size_t at, int n) {
+    uint64_t v = 0;
+    for (int k = n - 1; k >= 0; --k) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(k)]);
+    return v;
+  };
+  std::size_t eocd = std::string::npos;
+  for (std::size_t i = tail.size() >= 22 ? tail.size() - 22 + 1 : 0; i-- > 0;) {
+    if (le(tail, i, 4) == 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd == std::string::npos) decline("no end of central directory");
+  const uint64_t this_disk = le(tail, eocd + 4, 2), cd_disk = le(tail, eocd + 6, 2);
+  const uint64_t on_disk = le(tail, eocd + 8, 2), total = le(tail, eocd + 10, 2);
+  const uint64_t cd_size = le(tail, eocd + 12, 4), cd_offset = le(tail, eocd + 16, 4);
+  if (this_disk != 0 || cd_disk != 0 || on_disk != total || total == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF) {
+    decline("a multi-disk or zip64 central directory");
+  }
+  // PyTorch writes a zip64 end record and its locator (just before the end record) whatever the size:
+  // miniz then reads the directory's place and count from it, so they must say the same.
+  if (eocd >= 20 && le(tail, eocd - 20, 4) == 0x07064b50) {
+    const uint64_t record_at = le(tail, eocd - 20 + 8, 8), disks = le(tail, eocd - 20 + 16, 4);
+    if (disks != 1 || record_at > static_cast<uint64_t>(size) - 56) decline("a malformed zip64 locator");
+    std::string record(56, '\0');
+    in.seekg(static_cast<std::streamoff>(record_at));
+    if (!in.read(record.data(), 56) || le(record, 0, 4) != 0x06064b50 || le(record, 4, 8) < 44) decline("a malformed zip64 end record");
+    if (le(record, 16, 4) != 0 || le(record, 20, 4) != 0 || le(record, 24, 8) != on_disk || le(record, 32, 8) != total ||
+        le(record, 40, 8) != cd_size || le(record, 48, 8) != cd_offset) {
+      decline("a zip64 end record that disagrees with the end record");
+    }
+  }
+  if (cd_size < total * 46 || cd_offset + cd_size > static_cast<uint64_t>(size)) decline("a central directory outside the file");
+  std::string cd(static_cast<std::size_t>(cd_size), '\0');
+  in.seekg(static_cast<std::streamoff>(cd_offset));
+  if (!in.read(cd.data(), static_cast<std::streamsize>(cd_size))) decline("an unreadable central directory");
+  std::size_t p = 0;
+  for (uint64_t k = 0; k < total; ++k) {
+    if (cd.size() - p < 46 || le(cd, p, 4) != 0x02014b50) decline("a malformed central directory");
+    const uint64_t flags = le(cd, p + 8, 2), method = le(cd, p + 10, 2);
+    const uint64_t comp = le(cd, p + 20, 4), decomp = le(cd, p + 24, 4);
+    const uint64_t name = le(cd, p + 28, 2), extra = le(cd, p + 30, 2), comment = le(cd, p + 32, 2);
+    const uint64_t disk = le(cd, p + 34, 2), local = le(cd, p + 42, 4);
+    if (comp == 0xFFFFFFFF || decomp == 0xFFFFFFFF || local == 0xFFFFFFFF) decline("a zip64 entry");
+    if ((method == 0 && decomp != comp) || (decomp != 0 && comp == 0)) decline("an entry with inconsistent sizes");
+    if (disk != 0 && disk != 1) decline("a multi-disk entry");
+    if (local + 30 + comp > static_cast<uint64_t>(size)) decline("an entry beyond the end of the file");
+    if (flags & (0x1 | 0x20 | 0x40 | 0x2000)) decline("an encrypted or patched entry");
+    if (method != 0 && method != 8) decline("an entry with compression method " + std::to_string(method));
+    const uint64_t header = 46 + name + extra + comment;
+    if (header > cd.size() - p) decline("a malformed central directory");
+    crcs[cd.substr(p + 46, static_cast<std::size_t>(name))] = static_cast<uint32_t>(le(cd, p + 16, 4));
+    p += static_cast<std::size_t>(header);
+  }
+  return crcs;
+}
+
+// An entry this path relies on must hold the bytes PyTorch wrote: its CRC-32 must match (LibTorch does not
+// check it, so a file whose code or pickles were damaged may fail there in ways no reading here foresees).
+void check_crc(const std::map<std::string, uint32_t>& crcs, const std::string& name, const std::string& bytes) {
+  const auto it = crcs.find(name);
+  if (it == crcs.end()) decline("entry '" + name + "' is not in the central directory");
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (std::size_t at = 0; at < bytes.size(); at += 1u << 30) {
+    const std::size_t n = std::min<std::size_t>(bytes.size() - at, 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + at), static_cast<uInt>(n));
+  }
+  if (static_cast<uint32_t>(crc) != it->second) decline("entry '" + name + "' does not match its CRC-32");
 }
 
 // ---- tensors --------------------------------------------------------------------------------------
@@ -797,6 +880,13 @@ Summary summarize_torchscript(const SummaryRequest& request, const InputFile& fi
     decline(std::string("the pre-flight refuses it: ") + e.what());
   }
   const std::string& prefix = archive.prefix;
+  const std::map<std::string, uint32_t> crcs = check_central_directory_as_miniz(file);
+  // Every entry LibTorch reads as it loads, but the tensors' data: the code, its debug pickles, the pickles.
+  for (const auto& [name, text] : archive.code_files) check_crc(crcs, name, text);
+  for (const ZipEntry& e : zip.entries()) {
+    const bool debug = e.name.rfind(prefix + "/code/", 0) == 0 && e.name.size() > 10 && e.name.compare(e.name.size() - 10, 10, ".debug_pkl") == 0;
+    if (debug || e.name == prefix + "/version" || e.name == prefix + "/byteorder") check_crc(crcs, e.name, zip.read(e));
+  }
   if (const ZipEntry* order = zip.find(prefix + "/byteorder")) {
     if (order->size > 16 || zip.read(*order) != "little") decline("a byte order other than little");
   }
@@ -811,7 +901,9 @@ Summary summarize_torchscript(const SummaryRequest& request, const InputFile& fi
   const ZipEntry* data = zip.find(prefix + "/data.pkl");
   if (!data || data->size > (uint64_t{1} << 30)) decline("no data.pkl");
   std::string error;
-  const PickleRef root = evaluate_pickle(zip.read(*data), error, is_list_builder);
+  const std::string data_bytes = zip.read(*data);
+  check_crc(crcs, data->name, data_bytes);
+  const PickleRef root = evaluate_pickle(data_bytes, error, is_list_builder);
   if (!root) decline("data.pkl: " + error);
 
   TensorReader tensors(file, zip, prefix + "/data/");
@@ -820,7 +912,9 @@ Summary summarize_torchscript(const SummaryRequest& request, const InputFile& fi
   check_every_tensor(root, tensors);
   if (const ZipEntry* constants = zip.find(prefix + "/constants.pkl")) {
     if (constants->size > (uint64_t{1} << 30)) decline("a constants.pkl too large");
-    const PickleRef table = evaluate_pickle(zip.read(*constants), error, is_list_builder);
+    const std::string constants_bytes = zip.read(*constants);
+    check_crc(crcs, constants->name, constants_bytes);
+    const PickleRef table = evaluate_pickle(constants_bytes, error, is_list_builder);
     if (!table) decline("constants.pkl: " + error);
     TensorReader constant_tensors(file, zip, prefix + "/constants/");
     check_every_tensor(table, constant_tensors);
