@@ -120,10 +120,17 @@ void parse_code_file(const std::string& module, const std::string& text, std::ma
     if (indent == 0) {
       cls = nullptr;
       method = nullptr;
-      if (line.rfind("class ", 0) == 0) {
+      if (line.rfind("class ", 0) == 0 && line.find('(') == std::string::npos) {
+        // A TorchScript class that is no module (`class ImageList:`): only its name matters here.
+        const std::string name = trim(line.substr(6, line.size() - 7));
+        if (line.back() != ':' || !is_identifier(name)) decline("a class line it does not read: " + line);
+        const std::string qualified = module + "." + name;
+        if (classes.count(qualified)) decline("class " + qualified + " defined twice");
+        cls = &classes[qualified];
+      } else if (line.rfind("class ", 0) == 0) {
         const std::size_t open = line.find('(');
         const std::size_t close = line.find(')');
-        if (open == std::string::npos || close == std::string::npos || close < open || line.back() != ':') decline("a class line it does not read");
+        if (open == std::string::npos || close == std::string::npos || close < open || line.back() != ':') decline("a class line it does not read: " + line);
         const std::string name = trim(line.substr(6, open - 6));
         const std::string base = trim(line.substr(open + 1, close - open - 1));
         if (!is_identifier(name)) decline("a class name it does not read");
