@@ -594,11 +594,8 @@ class TreeBuilder {
       if (is_module_slot(o, i)) {
         buffers(value, out, depth + 1);
       } else if (contains(o.cls->buffers, name)) {
-        // LibTorch's buffer policy: declared a buffer and of type Tensor.
-        if (o.cls->attributes[i].second != "Tensor") {
-          if (o.cls->attributes[i].second.find("Tensor") != std::string::npos) decline("buffer '" + name + "' of type " + o.cls->attributes[i].second);
-          continue;
-        }
+        // LibTorch's buffer policy: declared a buffer and of type Tensor (an Optional[Tensor] one is not listed).
+        if (o.cls->attributes[i].second != "Tensor") continue;
         if (!is_tensor(value)) decline("buffer '" + name + "' is not a tensor");
         out.push_back(value);
       }
