@@ -254,6 +254,7 @@ void check_operators(const std::string& text) {
 // size, every entry's data inside the file. Read from the file's own bytes; a decline where it differs.
 std::map<std::string, uint32_t> check_central_directory_as_miniz(const InputFile& file) {
   std::map<std::string, uint32_t> crcs;
+  std::set<std::string> lower_names;
   std::ifstream in(file.open_name(), std::ios::binary);
   const int64_t size = file.size();
   const int64_t tail_len = std::min<int64_t>(size, 22 + 65535);
@@ -311,7 +312,12 @@ std::map<std::string, uint32_t> check_central_directory_as_miniz(const InputFile
     if (method != 0 && method != 8) decline("an entry with compression method " + std::to_string(method));
     const uint64_t header = 46 + name + extra + comment;
     if (header > cd.size() - p) decline("a malformed central directory");
-    crcs[cd.substr(p + 46, static_cast<std::size_t>(name))] = static_cast<uint32_t>(le(cd, p + 16, 4));
+    // LibTorch looks names up without regard to case: two entries it cannot tell apart may not be the one read here.
+    const std::string entry_name = cd.substr(p + 46, static_cast<std::size_t>(name));
+    std::string lower = entry_name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!lower_names.insert(lower).second) decline("two entries named '" + entry_name + "'");
+    crcs[entry_name] = static_cast<uint32_t>(le(cd, p + 16, 4));
     p += static_cast<std::size_t>(header);
   }
   return crcs;
