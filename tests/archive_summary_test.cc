@@ -80,7 +80,7 @@ const std::map<std::string, std::string>& expected_declines() {
 
 }  // namespace
 
-TEST_CASE("archive summary: every test model's no-input summary equals the full path's, or is declined as listed", "[archive_summary][models]") {
+TEST_CASE("archive summary: every test model's no-input summary equals the full path's or is declined as listed", "[archive_summary][models]") {
   const std::string dir = test::model_dir();
   const std::vector<std::string> models = files_in(dir, {".pt", ".pt2"});
   REQUIRE(!models.empty());
@@ -123,7 +123,7 @@ TEST_CASE("archive summary: declines what needs LibTorch", "[archive_summary][mo
   }
 }
 
-TEST_CASE("archive summary: damaged archives never crash: nullopt, or the full path's own error", "[archive_summary][models]") {
+TEST_CASE("archive summary: damaged archives give nullopt or the full path's own error and never crash", "[archive_summary][models]") {
   const std::string dir = test::model_dir() + "/bad";
   const std::vector<std::string> files = files_in(dir, {".pt", ".pt2", ".png"});
   REQUIRE(!files.empty());
@@ -166,7 +166,7 @@ TEST_CASE("archive summary: damaged archives never crash: nullopt, or the full p
 
 // Damaged copies of small models (cut short, bytes changed, runs of bytes overwritten): whenever the
 // instant path answers, the full path must answer the same; where it declines or throws, nothing crashed.
-TEST_CASE("archive summary: damaged copies of a model answer as the full path does, or decline", "[archive_summary][models]") {
+TEST_CASE("archive summary: damaged copies of a model answer as the full path does or decline", "[archive_summary][models]") {
   const test::TempDir tmp;
   for (const std::string name : {"tiny_cnn.script.pt", "tiny_cnn.trace.pt", "tiny_cnn.pt2"}) {
     if (!std::ifstream(test::model_dir() + "/" + name)) continue;  // .pt2: exported by PyTorch 2.x only
