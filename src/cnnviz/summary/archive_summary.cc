@@ -710,12 +710,10 @@ std::optional<KernelSize> pool_kernel_from_code(const ClassDef& cls) {
     if (name.rfind("forward", 0) != 0) continue;
     for (const std::string& raw : body) {
       const std::string line = trim(raw);
-      if (indent_of(raw) != 4 || line.rfind("if ", 0) == 0 || line.rfind("for ", 0) == 0 || line.rfind("while ", 0) == 0 ||
+      // The graph's top level only (the signature's continuation lines are indented 4 too): blocks are not read.
+      if (indent_of(raw) > 4 || line.rfind("if ", 0) == 0 || line.rfind("for ", 0) == 0 || line.rfind("while ", 0) == 0 ||
           line.rfind("with ", 0) == 0) {
-        // The signature's continuation lines are indented 4 too; blocks are not read.
-        if (indent_of(raw) > 4 || line.rfind("if ", 0) == 0 || line.rfind("for ", 0) == 0 || line.rfind("while ", 0) == 0 || line.rfind("with ", 0) == 0) {
-          decline("a pool whose forward has blocks");
-        }
+        decline("a pool whose forward has blocks");
       }
       // A pooling function of code/ (LibTorch may inline it into the graph): only adaptive ones, which
       // the graph rule skips, are read.
@@ -726,9 +724,9 @@ std::optional<KernelSize> pool_kernel_from_code(const ClassDef& cls) {
         if (function.find("pool") != std::string::npos && function.find("adaptive") == std::string::npos) decline("a pool calling a pooling function");
       }
       for (std::size_t at = line.find("torch."); at != std::string::npos; at = line.find("torch.", at + 1)) {
-        if (at > 0 && (std::isalnum(static_cast<unsigned char>(line[at - 1])) || line[at - 1] == '_' || line[at - 1] == '.')) continue;
+        if (at > 0 && (identifier_char(line[at - 1]) || line[at - 1] == '.')) continue;
         std::size_t end = at + 6;
-        while (end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_' || line[end] == '.')) ++end;
+        while (end < line.size() && (identifier_char(line[end]) || line[end] == '.')) ++end;
         if (end >= line.size() || line[end] != '(') continue;
         std::string op = line.substr(at + 6, end - at - 6);
         if (op.rfind("_C._nn.", 0) == 0) op = op.substr(7);
