@@ -7,6 +7,8 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <fstream>
+#include <random>
 #include <map>
 #include <set>
 #include <string>
@@ -20,6 +22,8 @@
 #include "cnnviz/summary_json.h"
 #include "cnnviz/summary_text.h"
 #include "test_env.h"
+
+#include <cstdlib>
 
 using namespace cnnviz;
 
@@ -69,13 +73,14 @@ const std::map<std::string, std::string>& expected_declines() {
   static const std::map<std::string, std::string> declines = {
       {"nms_head.script.pt", "the operator torchvision::nms, which this LibTorch does not have"},
       {"nms_head.trace.pt", "the operator torchvision::nms, which this LibTorch does not have"},
+      {"fasterrcnn_resnet50_fpn.script.pt", "the operator torchvision::"},  // 2.14's models
   };
   return declines;
 }
 
 }  // namespace
 
-TEST_CASE("archive summary: every test model's no-input summary equals the full path's, or is declined as listed", "[archive_summary][models]") {
+TEST_CASE("archive summary: every test model's no-input summary equals the full path's or is declined as listed", "[archive_summary][models]") {
   const std::string dir = test::model_dir();
   const std::vector<std::string> models = files_in(dir, {".pt", ".pt2"});
   REQUIRE(!models.empty());
@@ -118,7 +123,7 @@ TEST_CASE("archive summary: declines what needs LibTorch", "[archive_summary][mo
   }
 }
 
-TEST_CASE("archive summary: damaged archives never crash: nullopt, or the full path's own error", "[archive_summary][models]") {
+TEST_CASE("archive summary: damaged archives give nullopt or the full path's own error and never crash", "[archive_summary][models]") {
   const std::string dir = test::model_dir() + "/bad";
   const std::vector<std::string> files = files_in(dir, {".pt", ".pt2", ".png"});
   REQUIRE(!files.empty());
@@ -158,3 +163,102 @@ TEST_CASE("archive summary: damaged archives never crash: nullopt, or the full p
     CHECK_THROWS_AS(summarize_from_archive(request), Error);
   }
 }
+
+// Damaged copies of small models (cut short, bytes changed, runs of bytes overwritten): whenever the
+// instant path answers, the full path must answer the same; where it declines or throws, nothing crashed.
+TEST_CASE("archive summary: damaged copies of a model answer as the full path does or decline", "[archive_summary][models]") {
+  const test::TempDir tmp;
+  for (const std::string name : {"tiny_cnn.script.pt", "tiny_cnn.trace.pt", "tiny_cnn.pt2"}) {
+    if (!std::ifstream(test::model_dir() + "/" + name)) continue;  // .pt2: exported by PyTorch 2.x only
+    const std::string original = test::read_file(test::model_path(name));
+    std::mt19937 rng(7);
+    int answered = 0;
+    for (int i = 0; i < 150; ++i) {
+      std::string bytes = original;
+      if (i % 3 == 0) {
+        bytes.resize(rng() % bytes.size());
+      } else if (i % 3 == 1) {
+        for (int k = 0; k < 4; ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+      } else {
+        const std::size_t at = rng() % bytes.size();
+        for (std::size_t k = at; k < at + rng() % 64 && k < bytes.size(); ++k) bytes[k] = static_cast<char>(rng());
+      }
+      const std::string path = tmp.file(std::to_string(i) + "-" + name);
+      std::ofstream(path, std::ios::binary) << bytes;
+      INFO(name << " damaged #" << i);
+      SummaryRequest request;
+      request.model_path = path;
+      std::optional<Summary> instant;
+      try {
+        instant = summarize_from_archive(request);
+      } catch (const Error&) {
+        continue;  // the same first steps as the full path's (checked on bad/ above)
+      }
+      if (!instant) continue;
+      ++answered;
+      Summary full;
+      REQUIRE_NOTHROW(full = summarize_model(request));
+      check_same_outputs(*instant, full);
+    }
+    CHECK(answered > 0);
+  }
+}
+
+// Files saved by PyTorch 2.14 ($CNNVIZ_MODERN_MODEL_DIR), on this build (scripts/test runs [.cross] on the
+// 1.13 build): whatever this LibTorch cannot load the instant path declines, and what it answers is the
+// full path's summary.
+TEST_CASE("archive summary: files saved by PyTorch 2.14 on this build", "[.cross]") {
+  const char* dir = std::getenv("CNNVIZ_MODERN_MODEL_DIR");
+  REQUIRE(dir != nullptr);
+  int answered = 0;
+  for (const std::string& name : files_in(dir, {".pt", ".pt2"})) {
+    INFO(name);
+    SummaryRequest request;
+    request.model_path = std::string(dir) + "/" + name;
+    const std::optional<Summary> instant = summarize_from_archive(request);
+    std::optional<Summary> full;
+    try {
+      full = summarize_model(request);
+    } catch (const Error& e) {
+      INFO(e.what());
+      CHECK(!instant);
+    }
+    if (!instant || !full) continue;
+    ++answered;
+    check_same_outputs(*instant, *full);
+  }
+  CHECK(answered > 0);
+}
+
+#if CNNVIZ_TEST_MODERN_MODELS
+// A .pt2 answers at the shapes it was exported with, given or not, and declines any other shape, a run
+// asked for (use_recorded_shapes false), or a memory limit (the full path's guard).
+TEST_CASE("archive summary: a .pt2 answers at its exported shapes only", "[archive_summary][models][modern]") {
+  SummaryRequest request;
+  request.model_path = test::model_path("resnet18.pt2");
+  const std::optional<Summary> exported = summarize_from_archive(request);
+  REQUIRE(exported);
+  REQUIRE(exported->context.inputs.size() == 1);
+  CHECK(exported->context.memory_estimate_bytes > 0);
+  SECTION("the exported shape given") {
+    request.inputs = exported->context.inputs;
+    const std::optional<Summary> given = summarize_from_archive(request);
+    REQUIRE(given);
+    check_same_outputs(*given, summarize_model(request));
+  }
+  SECTION("another shape") {
+    request.inputs = {InputSpec{{2, 3, 224, 224}, DType::kFloat32}};
+    std::string why_not;
+    CHECK(!summarize_from_archive(request, &why_not));
+    CHECK(why_not == "inputs other than the exported ones");
+  }
+  SECTION("a run asked for") {
+    request.use_recorded_shapes = false;
+    CHECK(!summarize_from_archive(request));
+  }
+  SECTION("a memory limit") {
+    request.max_memory_bytes = int64_t{1} << 30;
+    CHECK(!summarize_from_archive(request));
+  }
+}
+#endif

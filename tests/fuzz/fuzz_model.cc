@@ -4,7 +4,8 @@
 // that runs before LibTorch sees a file) and loaded with load_model(path, kCpu), whose errors must all
 // be Error(kInput/kModel). A loaded model's module tree must be consistent and the `weight` and `bias`
 // of each module must be readable (module_parameter copies them, so a tensor that claims more elements
-// than its storage holds shows up as an ASan report).
+// than its storage holds shows up as an ASan report). summarize_from_archive, which reads the same archive
+// without LibTorch, must answer or decline without a crash.
 //
 // Random bytes rarely make a zip archive, so LLVMFuzzerCustomMutator below works on the archive's
 // structure: it unpacks the entries (stored or deflated), mutates the bytes of one entry (data.pkl,
@@ -31,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "cnnviz/archive_summary.h"
 #include "cnnviz/model.h"
 #include "cnnviz/zip_preflight.h"
 #include "fuzz_check.h"
@@ -261,6 +263,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   try {
     const Model model = load_model(path, DeviceKind::kCpu);
     check_model(model);
+  } catch (const Error& e) {
+    fuzz::expect_kind(e, {ErrorKind::kModel, ErrorKind::kInput});
+  }
+  // The instant path reads the same archive without LibTorch: an answer or nullopt, or load_model's first errors.
+  try {
+    SummaryRequest request;
+    request.model_path = path;
+    if (const std::optional<Summary> s = summarize_from_archive(request)) {
+      FUZZ_CHECK(!s->records.empty() && s->stats.total_params >= 0 && s->stats.trainable_params <= s->stats.total_params);
+    }
   } catch (const Error& e) {
     fuzz::expect_kind(e, {ErrorKind::kModel, ErrorKind::kInput});
   }
