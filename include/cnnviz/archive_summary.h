@@ -21,8 +21,8 @@ namespace cnnviz {
 /// anything in the archive it does not read exactly as LibTorch would (frozen models whose constants
 /// LibTorch may pool, classes with __setstate__, unknown storage types, ...): never a different answer.
 ///
-/// SummaryContext::blas is left empty (it names the BLAS LibTorch runs on, which this path does not
-/// load); the caller fills it if it prints it. Throws the same Error as summarize_model for a file that
+/// The context is summary_context()'s, as on the full path (the BLAS named is the one LibTorch would
+/// load). Throws the same Error as summarize_model for a file that
 /// is missing, unreadable or not a zip archive; a damaged archive otherwise gives nullopt, and
 /// summarize_model then reports it.
 /// `why_not`, when given, receives the reason for a nullopt ("inputs: the model must run", "the operator

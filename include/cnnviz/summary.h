@@ -32,6 +32,13 @@ struct Summary {
   SummaryContext context;
 };
 
+/// What every summary of request.model_path starts from, however it is computed (a loaded model, or the
+/// file alone: archive_summary.h): the path, the file's size and format version, `device`, the BLAS in
+/// use, the SHA-256 when asked, the inputs (request.inputs, else `example_inputs`), and the note a
+/// frozen model's tree gets.
+SummaryContext summary_context(const SummaryRequest& request, int64_t file_bytes, int64_t format_version, const ModuleTree& tree,
+                               const std::string& device, const std::vector<InputSpec>& example_inputs);
+
 /// load_model -> capture_module_calls -> build_layer_records -> compute_summary_stats. Throws Error.
 Summary summarize_model(const SummaryRequest& request);
 

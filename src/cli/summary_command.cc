@@ -7,7 +7,6 @@
 #include "cnnviz/input_file.h"
 #include "cnnviz/json_text.h"
 #include "cnnviz/output_file.h"
-#include "cnnviz/runtime.h"
 #include "cnnviz/summary.h"
 #include "cnnviz/summary_csv.h"
 #include "cnnviz/summary_manifest.h"
@@ -118,10 +117,7 @@ CLI::App* add_summary_command(CLI::App& app, SummaryOptions& o) {
 
 Summary summarize(const SummaryRequest& request, bool load) {
   if (!load) {
-    if (std::optional<Summary> s = summarize_from_archive(request)) {
-      if (s->context.blas.empty()) s->context.blas = blas_info().name;
-      return std::move(*s);
-    }
+    if (std::optional<Summary> s = summarize_from_archive(request)) return std::move(*s);
   }
   return summarize_model(request);
 }

@@ -30,7 +30,6 @@
 #include "cnnviz/error.h"
 #include "cnnviz/input_file.h"
 #include "cnnviz/pickle.h"
-#include "cnnviz/sha256.h"
 #include "cnnviz/zip_archive.h"
 #include "cnnviz/zip_preflight.h"
 #include "summary/archive_summary_impl.h"
@@ -999,19 +998,7 @@ Summary summarize_torchscript(const SummaryRequest& request, const InputFile& fi
   }
 
   Summary summary;
-  SummaryContext& ctx = summary.context;
-  ctx.model_path = request.model_path;
-  ctx.model_file_bytes = file.size();
-  ctx.model_format_version = archive.format_version;
-  ctx.frozen = tree.frozen;
-  ctx.device = "cpu";
-  if (request.compute_sha256) ctx.model_sha256 = sha256_file(request.model_path);
-  if (tree.frozen) {
-    ctx.notes.push_back("'" + request.model_path +
-                        "' is frozen (torch.jit.freeze or optimize_for_inference): it has no submodules to list; "
-                        "its totals count " + std::to_string(tree.constant_tensors) +
-                        " constant tensors, with batch norm folded into convolutions");
-  }
+  summary.context = summary_context(request, file.size(), archive.format_version, tree, "cpu", {});
   summary.records = build_layer_records_without_input(tree);
   summary.stats = compute_summary_stats(summary.records, tree, {});
   return summary;

@@ -19,7 +19,6 @@
 
 #include "cnnviz/export_program.h"
 #include "cnnviz/layer_record.h"
-#include "cnnviz/sha256.h"
 #include "model/module_aliases.h"
 #include "summary/archive_summary_impl.h"
 
@@ -556,14 +555,8 @@ Summary summarize_export(const SummaryRequest& request, const InputFile& file, Z
   const ModuleTree& tree = reader.tree();
 
   Summary summary;
-  SummaryContext& ctx = summary.context;
-  ctx.model_path = request.model_path;
-  ctx.model_file_bytes = file.size();
-  ctx.model_format_version = format_version;
-  ctx.frozen = tree.frozen;
-  ctx.device = "cpu";
+  int64_t estimated = 0;
   const std::vector<InputSpec>& inputs = request.inputs.empty() ? example_inputs : request.inputs;
-  ctx.inputs = inputs;
   if (inputs.empty()) {
     summary.records = build_layer_records_without_input(tree);
   } else {
@@ -575,7 +568,6 @@ Summary summarize_export(const SummaryRequest& request, const InputFile& file, Z
     }
     if (!reader.fully_recorded()) decline("a program whose record has symbolic sizes");
     const std::vector<ModuleCall> calls = reader.replay();
-    int64_t estimated = 0;
     for (const InputSpec& s : inputs) {
       int64_t bytes = 0;
       if (__builtin_mul_overflow(shape_numel(s.shape), dtype_size(s.dtype), &bytes) || __builtin_add_overflow(estimated, bytes, &estimated)) {
@@ -591,9 +583,10 @@ Summary summarize_export(const SummaryRequest& request, const InputFile& file, Z
       }
     }
     summary.records = build_layer_records(tree, calls, false);
-    ctx.memory_estimate_bytes = estimated;
   }
-  if (request.compute_sha256) ctx.model_sha256 = sha256_file(request.model_path);
+  // After every check that may decline: the file's hash, when asked, is the last cost.
+  summary.context = summary_context(request, file.size(), format_version, tree, "cpu", example_inputs);
+  summary.context.memory_estimate_bytes = estimated;
   summary.stats = compute_summary_stats(summary.records, tree, inputs);
   return summary;
 }
