@@ -60,6 +60,8 @@ TEST_CASE("cli: --help and --version", "[cli]") {
   r = run_cnnviz({"--version"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, StartsWith("cnnviz 0.1.0 (LibTorch " + cnnviz::libtorch_version()) && Contains(", BLAS: "));
+  // Read from LibTorch's version header at configure time (cmake/LibTorch.cmake): three numbers.
+  CHECK_THAT(cnnviz::libtorch_version(), Catch::Matches("[0-9]+\\.[0-9]+\\.[0-9]+"));
   // The set-up installs an optimised BLAS: the reference one would be named, with a note on stderr.
   CHECK_THAT(r.out, !Contains("reference BLAS"));
   r = run_cnnviz({"summary", "--help"});
