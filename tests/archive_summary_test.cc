@@ -230,7 +230,8 @@ TEST_CASE("archive summary: files saved by PyTorch 2.14 on this build", "[.cross
 
 #if CNNVIZ_TEST_MODERN_MODELS
 // A .pt2 answers at the shapes it was exported with, given or not, and declines any other shape, a run
-// asked for (use_recorded_shapes false), or a memory limit (the full path's guard).
+// asked for (use_recorded_shapes false), or an estimate above the memory limit (the full path's guard
+// refuses that one).
 TEST_CASE("archive summary: a .pt2 answers at its exported shapes only", "[archive_summary][models][modern]") {
   SummaryRequest request;
   request.model_path = test::model_path("resnet18.pt2");
@@ -254,9 +255,23 @@ TEST_CASE("archive summary: a .pt2 answers at its exported shapes only", "[archi
     request.use_recorded_shapes = false;
     CHECK(!summarize_from_archive(request));
   }
-  SECTION("a memory limit") {
-    request.max_memory_bytes = int64_t{1} << 30;
-    CHECK(!summarize_from_archive(request));
+  SECTION("a memory limit above the estimate: the same answer") {
+    request.max_memory_bytes = exported->context.memory_estimate_bytes;
+    const std::optional<Summary> limited = summarize_from_archive(request);
+    REQUIRE(limited);
+    check_same_outputs(*limited, summarize_model(request));
+  }
+  SECTION("a memory limit below the estimate: declined, and the full path refuses") {
+    request.max_memory_bytes = exported->context.memory_estimate_bytes - 1;
+    std::string why_not;
+    CHECK(!summarize_from_archive(request, &why_not));
+    CHECK(why_not == "an estimate above the memory limit");
+    try {
+      summarize_model(request);
+      FAIL("the full path ran past its memory limit");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::kResource);
+    }
   }
 }
 #endif

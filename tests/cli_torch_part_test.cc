@@ -41,7 +41,7 @@ TEST_CASE("cli torch part: help, version, completions and usage errors do not lo
   // The control: a forward pass loads it, and the loader's log says so.
   CHECK(loads_libtorch({"summary", model_path("tiny_cnn.script.pt"), "--input", "1,3,32,32"}, &code));
   CHECK(code == 0);
-  const std::vector<std::vector<std::string>> instant = {
+  std::vector<std::vector<std::string>> instant = {
       {"--version"},
       {"--help"},
       {"gradcam", "--help"},
@@ -56,6 +56,8 @@ TEST_CASE("cli torch part: help, version, completions and usage errors do not lo
       {"summary", model_path("resnet18.script.pt"), model_path("tiny_cnn.trace.pt"), "--format", "json"},
       {"diff", model_path("diff_base.script.pt"), model_path("diff_wide.script.pt")},
   };
+  // A .pt2 at its exported shape: the rows come from the program's record.
+  if (CNNVIZ_TEST_MODERN_MODELS) instant.push_back({"summary", model_path("vit_b_16.pt2"), "--format", "json"});
   for (const auto& args : instant) {
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
     CHECK_FALSE(loads_libtorch(args, &code));
