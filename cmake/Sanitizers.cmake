@@ -2,8 +2,9 @@
 # and fuzzing"). LibTorch and the system libraries (libpng, libjpeg, fmt, ...) stay uninstrumented.
 #
 #   CNNVIZ_SANITIZE  -fsanitize= list, e.g. "address,undefined"; empty (the default) = none
-#   CNNVIZ_FUZZ      build the libFuzzer targets in tests/fuzz/ (clang only); cnnviz_core then also
-#                    gets coverage instrumentation (-fsanitize=fuzzer-no-link)
+#   CNNVIZ_FUZZ      build the libFuzzer targets in tests/fuzz/ (clang only); the library's units
+#                    (cnnviz_plain, cnnviz_torch_units) then also get coverage instrumentation
+#                    (-fsanitize=fuzzer-no-link)
 #
 # The `asan` preset in CMakePresets.json turns both on.
 
@@ -30,7 +31,7 @@ function(cnnviz_instrument target)
   get_target_property(_type ${target} TYPE)
   set(_compile ${_cnnviz_sanitize_compile})
   set(_link ${_cnnviz_sanitize_link})
-  if(CNNVIZ_FUZZ AND target MATCHES "^cnnviz_(core|torch_units)$")
+  if(CNNVIZ_FUZZ AND target MATCHES "^cnnviz_(core|torch_units|plain)$")
     list(APPEND _compile -fsanitize=fuzzer-no-link)
     list(APPEND _link -fsanitize=fuzzer-no-link)
   endif()

@@ -270,7 +270,9 @@ class ExportRuntime : public ModelRuntime {
     return result;
   }
 
+  // Node i, or the program's outputs for i == the node count (what the outputs use is checked too).
   std::string describe(std::size_t i) const {
+    if (i >= program_.nodes.size()) return "the program's outputs";
     const ExportNode& n = program_.nodes[i];
     return "node " + std::to_string(i) + " (" + n.target + ")";
   }
